@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, running and testing berth needs.
+# Idempotent: packages already present are skipped, so a second run is quick.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config
+  # clang 19 for libFuzzer builds (clang 14 cannot use libstdc++ 12's std::expected)
+  clang-19 libclang-rt-19-dev llvm-19
+  clang-format clang-tidy
+  # libraries (docs/dependencies.md says why each one is here)
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libssl-dev libsqlite3-dev libarchive-dev zlib1g-dev libzstd-dev
+  libmnl-dev libseccomp-dev libyaml-cpp-dev libcli11-dev libfmt-dev
+  libspdlog-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+  # runtime
+  runc crun iproute2 busybox-static
+  # tests and benchmarks: real clients and reference peers
+  awscli python3-boto3 python3-botocore skopeo dnsutils dnsperf wrk curl
+  sqlite3 procps psmisc
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: all packages present"
+fi

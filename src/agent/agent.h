@@ -1,0 +1,95 @@
+// The Agent interface: the node side of berth. The control plane says "this
+// task should run" and "this task should stop"; the agent makes it so and
+// reports every state change back as a TaskEvent.
+//
+// Two implementations: the real one (containers; a later issue) and
+// FakeAgent (instant, in memory) for control-plane tests and scale
+// benchmarks, chosen only explicitly (`berthd --agent fake`).
+//
+// Threads: launch() and stop() are called on the control plane's executor.
+// Events are delivered through the EventSink given at construction, which
+// posts them to that same executor; an agent never calls the control plane
+// directly.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "common/clock.h"
+
+namespace berth::agent {
+
+// ECS task lastStatus values, in lifecycle order.
+enum class TaskPhase {
+  kProvisioning,
+  kPending,
+  kActivating,
+  kRunning,
+  kDeactivating,
+  kStopping,
+  kDeprovisioning,
+  kStopped,
+};
+const char* taskPhaseName(TaskPhase phase);
+
+struct TaskLaunch {
+  std::string task_arn;
+  std::string task_id;
+  std::string cluster_arn;
+  boost::json::object task_definition;  // as DescribeTaskDefinition returns it
+  boost::json::object overrides;        // RunTask's overrides, may be empty
+  std::string subnet_id;
+  std::string subnet_cidr;              // e.g. 172.31.0.0/20
+  std::string availability_zone;
+  std::vector<std::string> security_groups;
+  std::string capacity_provider;        // FARGATE or FARGATE_SPOT
+};
+
+struct ContainerState {
+  std::string name;
+  std::string last_status;              // PENDING, RUNNING, STOPPED
+  std::optional<int> exit_code;
+  std::string reason;
+  std::string health_status;            // HEALTHY, UNHEALTHY, UNKNOWN
+  std::string runtime_id;
+  std::string image_digest;
+};
+
+struct TaskEvent {
+  std::string task_arn;
+  TaskPhase phase = TaskPhase::kProvisioning;
+  WallTime at;
+  std::string private_ipv4;             // set once the network is up
+  std::string mac_address;
+  std::string health_status;            // task health: HEALTHY, UNHEALTHY, UNKNOWN
+  std::optional<WallTime> pull_started_at, pull_stopped_at;
+  // Set on kStopped (and kStopping when the agent decided to stop the task).
+  std::string stop_code;                // e.g. EssentialContainerExited, TaskFailedToStart
+  std::string stopped_reason;
+  std::vector<ContainerState> containers;
+};
+
+struct StopRequest {
+  std::string stop_code;                // UserInitiated, ServiceSchedulerInitiated, ...
+  std::string reason;
+};
+
+using EventSink = std::function<void(TaskEvent)>;
+
+class Agent {
+ public:
+  virtual ~Agent() = default;
+  // Starts bringing the task up. Progress and failure arrive as events.
+  virtual void launch(TaskLaunch launch) = 0;
+  // Stops a task; idempotent. Ends with a kStopped event.
+  virtual void stop(const std::string& task_arn, StopRequest request) = 0;
+  // Tasks the agent still knows after a restart of berthd (recover()).
+  virtual std::vector<std::string> knownTasks() const = 0;
+  virtual std::string_view name() const = 0;
+};
+
+}  // namespace berth::agent

@@ -1,0 +1,74 @@
+#include "cli/cli.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace berth::cli {
+namespace {
+
+constexpr const char* kDefaultEndpoint = "http://127.0.0.1:4566";
+
+// Runs the aws CLI against berthd: `berth aws ecs list-clusters`.
+int runAws(const Connection& c, const std::vector<std::string>& args) {
+  if (!c.data_dir.empty()) {
+    std::string file = c.data_dir + "/credentials";
+    setenv("AWS_SHARED_CREDENTIALS_FILE", file.c_str(), 1);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    unsetenv("AWS_SESSION_TOKEN");
+    unsetenv("AWS_PROFILE");
+  }
+  if (!getenv("AWS_DEFAULT_REGION") && !getenv("AWS_REGION")) setenv("AWS_DEFAULT_REGION", "us-east-1", 1);
+  std::vector<std::string> argv_s{"aws", "--endpoint-url", c.endpoint};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  const char* aws = getenv("BERTH_AWS_CLI");
+  execvp(aws ? aws : "aws", argv.data());
+  fmt::print(stderr, "berth: cannot run the aws CLI: {}\n", strerror(errno));
+  return 127;
+}
+
+}  // namespace
+
+std::string resolveEndpoint(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  if (const char* env = getenv("BERTH_ENDPOINT"); env && *env) return env;
+  return kDefaultEndpoint;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"berth: AWS ECS on Fargate, on one Linux machine"};
+  app.require_subcommand(1);
+  std::string endpoint_flag, data_dir;
+  app.add_option("--endpoint", endpoint_flag, "berthd's URL (default $BERTH_ENDPOINT or http://127.0.0.1:4566)");
+  app.add_option("--data-dir", data_dir, "use the root credentials of a local berthd's data directory");
+
+  auto* aws = app.add_subcommand("aws", "run the aws CLI against berthd");
+  std::vector<std::string> aws_args;
+  aws->add_option("args", aws_args, "aws CLI arguments")->required();
+  aws->prefix_command();
+
+  auto* version = app.add_subcommand("version", "print the version");
+  CLI11_PARSE(app, argc, argv);
+
+  Connection c{resolveEndpoint(endpoint_flag), data_dir};
+  if (version->parsed()) {
+    fmt::print("berth 0.1.0\n");
+    return 0;
+  }
+  if (aws->parsed()) {
+    std::vector<std::string> rest = aws->remaining();
+    aws_args.insert(aws_args.end(), rest.begin(), rest.end());
+    return runAws(c, aws_args);
+  }
+  return 0;
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,20 @@
+// Random identifiers from the OS's CSPRNG (OpenSSL RAND_bytes).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace berth {
+
+// `bytes` random bytes as 2*bytes lowercase hex characters.
+std::string randomHex(size_t bytes);
+// A random RFC 4122 version-4 UUID, lowercase.
+std::string randomUuid();
+// A uniformly random integer in [0, bound).
+uint64_t randomBelow(uint64_t bound);
+// A string of `digits` random decimal digits, the first non-zero
+// (ECS deployment ids: "ecs-svc/" + 19 digits).
+std::string randomDigits(size_t digits);
+
+}  // namespace berth

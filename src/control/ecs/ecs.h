@@ -1,0 +1,190 @@
+// The ECS control plane: clusters, task definitions, services and tasks, as
+// the ECS API (AmazonEC2ContainerServiceV20141113) defines them.
+//
+// The model is kept in memory as AWS-shaped JSON documents (the shapes of
+// botocore's ECS model: the wire format is the interface, ARCHITECTURE.md
+// decision 1) and written through to the Store: a mutating call commits
+// before it returns, and nothing is changed in memory when the commit fails.
+//
+// Threads: single writer. Every method must be called on the control
+// executor; the Agent reports back through events posted to it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "agent/agent.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "control/network.h"
+#include "store/store.h"
+
+namespace berth::ecs {
+
+namespace bj = boost::json;
+
+struct EcsConfig {
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  // Stopped tasks stay describable this long (AWS: at least one hour).
+  std::chrono::seconds stopped_task_retention{3600};
+};
+
+struct CallContext {
+  std::string principal_arn;
+  std::string request_id;
+};
+
+class Ecs {
+ public:
+  Ecs(EcsConfig config, store::Store& store, const Clock& clock, const control::NetworkInventory& network);
+  ~Ecs();
+
+  // Loads the model from the store. Call once, before anything else.
+  Status load();
+  // Attaches the agent (after load). Tasks the store says are running but
+  // the agent no longer knows are marked STOPPED.
+  void attachAgent(agent::Agent* agent);
+
+  // Runs one ECS operation. `input` is type-checked against the model by the
+  // protocol layer. Unknown operations: kUnimplemented.
+  Result<bj::value> invoke(std::string_view operation, const bj::object& input, const CallContext& ctx);
+  bool supports(std::string_view operation) const;
+
+  // An agent's report of a task state change.
+  void onTaskEvent(const agent::TaskEvent& event);
+  // Periodic work: services reconcile, old stopped tasks are forgotten.
+  void tick();
+
+  size_t clusterCount() const { return clusters_.size(); }
+  size_t taskCount() const { return tasks_.size(); }
+
+ private:
+  struct Cluster {
+    bj::object doc;  // Cluster shape; counts are computed on read
+  };
+  struct Service {
+    bj::object doc;  // Service shape, with deployments and events
+    std::string cluster_name;
+    double next_launch_at = 0;  // launch back-off after failed tasks
+  };
+  struct Task {
+    bj::object doc;  // Task shape
+    std::string cluster_name;
+    std::string service_name;   // empty unless started by a service
+    std::string deployment_id;  // the service deployment it belongs to
+  };
+  struct TaskDefinition {
+    bj::object doc;  // TaskDefinition shape
+    bj::array tags;
+  };
+
+  using Handler = Result<bj::value> (Ecs::*)(const bj::object&, const CallContext&);
+  static const std::map<std::string, Handler, std::less<>>& handlers();
+
+  // Clusters (clusters.cc).
+  Result<bj::value> createCluster(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> describeClusters(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> listClusters(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> deleteCluster(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> updateCluster(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> updateClusterSettings(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> putClusterCapacityProviders(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> describeCapacityProviders(const bj::object& in, const CallContext& ctx);
+  // Task definitions (task_definitions.cc).
+  Result<bj::value> registerTaskDefinition(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> describeTaskDefinition(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> listTaskDefinitions(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> listTaskDefinitionFamilies(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> deregisterTaskDefinition(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> deleteTaskDefinitions(const bj::object& in, const CallContext& ctx);
+  // Services (services.cc).
+  Result<bj::value> createService(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> updateService(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> describeServices(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> listServices(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> deleteService(const bj::object& in, const CallContext& ctx);
+  // Tasks (tasks.cc).
+  Result<bj::value> runTask(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> startTask(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> stopTask(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> describeTasks(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> listTasks(const bj::object& in, const CallContext& ctx);
+  // Tags and account settings (tags.cc).
+  Result<bj::value> tagResource(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> untagResource(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> listTagsForResource(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> listAccountSettings(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> putAccountSetting(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> putAccountSettingDefault(const bj::object& in, const CallContext& ctx);
+  Result<bj::value> deleteAccountSetting(const bj::object& in, const CallContext& ctx);
+
+  // Shared helpers (ecs.cc).
+  std::string arn(std::string_view resource) const;
+  std::string clusterArn(std::string_view name) const { return arn("cluster/" + std::string(name)); }
+  // Resolves `cluster` (a name or ARN; default "default") to an ACTIVE cluster.
+  Result<Cluster*> activeCluster(const bj::object& in);
+  Result<const TaskDefinition*> resolveTaskDefinition(std::string_view ref) const;
+  bj::object clusterView(const Cluster& c, const std::vector<std::string>& include) const;
+  bj::object serviceView(const Service& s, bool with_tags) const;
+  bj::object taskView(const Task& t, bool with_tags) const;
+  Status validateNetworkConfiguration(const bj::object* network_configuration, const bj::object& task_definition) const;
+  // Picks launchType or a capacity provider strategy from the request or the
+  // cluster's default strategy. Sets exactly one of the outputs.
+  Status resolveLaunch(const bj::object& in, const Cluster& cluster, std::string* launch_type,
+                       bj::array* strategy) const;
+  Status commit(store::Batch& batch);
+  void persist(store::Batch& batch, const Cluster& c) const;
+  void persist(store::Batch& batch, const Service& s) const;
+  void persist(store::Batch& batch, const Task& t) const;
+  void persist(store::Batch& batch, const TaskDefinition& td) const;
+  std::string encodeToken(std::string_view op, std::string_view position) const;
+  Result<std::string> decodeToken(std::string_view op, const bj::object& in) const;
+
+  // Tasks and scheduling (tasks.cc, scheduler.cc).
+  struct LaunchParams {
+    std::string launch_type;       // FARGATE (when no strategy)
+    bj::array capacity_strategy;   // or a capacity provider strategy
+    bj::object network_configuration;
+    bj::object overrides;
+    std::string started_by;
+    std::string group;
+    std::string platform_version;
+    bool enable_execute_command = false;
+    bj::array tags;
+    std::string service_name;
+    std::string deployment_id;
+  };
+  Task makeTask(const Cluster& cluster, const TaskDefinition& td, const LaunchParams& p, const CallContext& ctx);
+  void launchTask(const Task& task);
+  void applyStop(Task& task, std::string stop_code, std::string reason);
+  void reconcile(Service& service);
+  void addServiceEvent(Service& service, std::string message);
+  std::vector<Task*> tasksOf(const Service& service);
+  void pruneStopped();
+
+  EcsConfig config_;
+  store::Store& store_;
+  const Clock& clock_;
+  const control::NetworkInventory& network_;
+  agent::Agent* agent_ = nullptr;
+
+  std::map<std::string, Cluster, std::less<>> clusters_;                                   // by name
+  std::map<std::string, std::map<int64_t, TaskDefinition>, std::less<>> task_definitions_;  // family -> revision
+  std::map<std::string, Service, std::less<>> services_;                                   // "cluster/name"
+  std::map<std::string, Task, std::less<>> tasks_;                                         // by task ARN
+  std::map<std::string, bj::object, std::less<>> account_settings_;                        // by "principal|name"
+  std::string token_key_;
+  uint64_t subnet_cursor_ = 0;
+};
+
+}  // namespace berth::ecs

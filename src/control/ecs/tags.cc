@@ -1,0 +1,245 @@
+// ECS tags (TagResource, UntagResource, ListTagsForResource) and account
+// settings (ListAccountSettings, PutAccountSetting, PutAccountSettingDefault,
+// DeleteAccountSetting).
+#include <fmt/format.h>
+
+#include "common/json.h"
+#include "control/ecs/ecs.h"
+#include "control/ecs/errors.h"
+
+namespace berth::ecs {
+namespace {
+
+constexpr std::string_view kAccountKind = "ecs.account";
+
+Status validateTags(const bj::array& tags) {
+  if (tags.size() > 50) return invalidParameter("Tags can have at most 50 items.");
+  for (const auto& t : tags) {
+    const auto& o = t.as_object();
+    std::string key = json::stringOr(o, "key");
+    std::string value = json::stringOr(o, "value");
+    if (key.empty() || key.size() > 128) return invalidParameter("Tag keys must be between 1 and 128 characters.");
+    if (value.size() > 256) return invalidParameter("Tag values must be at most 256 characters.");
+    if (key.starts_with("aws:")) return invalidParameter("Tag keys may not begin with the reserved prefix 'aws:'.");
+  }
+  return {};
+}
+
+void mergeTags(bj::array& tags, const bj::array& updates) {
+  for (const auto& u : updates) {
+    std::string key = json::stringOr(u.as_object(), "key");
+    bool replaced = false;
+    for (auto& t : tags)
+      if (json::stringOr(t.as_object(), "key") == key) {
+        t = u;
+        replaced = true;
+      }
+    if (!replaced) tags.push_back(u);
+  }
+}
+
+// ECS's account settings and their defaults for a new account.
+const std::vector<std::pair<std::string, std::string>>& defaultSettings() {
+  static const std::vector<std::pair<std::string, std::string>> kDefaults = {
+      {"awsvpcTrunking", "disabled"},
+      {"containerInsights", "disabled"},
+      {"containerInstanceLongArnFormat", "enabled"},
+      {"defaultLogDriverMode", "non-blocking"},
+      {"dualStackIPv6", "disabled"},
+      {"fargateFIPSMode", "disabled"},
+      {"fargateTaskRetirementWaitPeriod", "7"},
+      {"guardDutyActivate", "off"},
+      {"serviceLongArnFormat", "enabled"},
+      {"tagResourceAuthorization", "on"},
+      {"taskLongArnFormat", "enabled"},
+  };
+  return kDefaults;
+}
+
+bool knownSetting(std::string_view name) {
+  for (const auto& [n, _] : defaultSettings())
+    if (n == name) return true;
+  return false;
+}
+
+}  // namespace
+
+// Finds the tag list of the resource an ARN names; nullptr when none.
+static bj::array* tagsIn(bj::object& doc) {
+  if (!doc["tags"].is_array()) doc["tags"].emplace_array();
+  return &doc["tags"].as_array();
+}
+
+Result<bj::value> Ecs::tagResource(const bj::object& in, const CallContext&) {
+  std::string resource = json::stringOr(in, "resourceArn");
+  const bj::array* tags = json::getArray(in, "tags");
+  if (!tags) return invalidParameter("Tags can not be null.");
+  BERTH_TRY(validateTags(*tags));
+  store::Batch batch;
+  // Each branch updates a copy, commits, then swaps it in.
+  for (auto& [name, c] : clusters_)
+    if (json::stringOr(c.doc, "clusterArn") == resource) {
+      Cluster updated = c;
+      mergeTags(*tagsIn(updated.doc), *tags);
+      persist(batch, updated);
+      BERTH_TRY(commit(batch));
+      c = std::move(updated);
+      return bj::object{};
+    }
+  for (auto& [key, s] : services_)
+    if (json::stringOr(s.doc, "serviceArn") == resource) {
+      Service updated = s;
+      mergeTags(*tagsIn(updated.doc), *tags);
+      persist(batch, updated);
+      BERTH_TRY(commit(batch));
+      s = std::move(updated);
+      return bj::object{};
+    }
+  if (auto it = tasks_.find(resource); it != tasks_.end()) {
+    Task updated = it->second;
+    mergeTags(*tagsIn(updated.doc), *tags);
+    persist(batch, updated);
+    BERTH_TRY(commit(batch));
+    it->second = std::move(updated);
+    return bj::object{};
+  }
+  if (resource.starts_with(arn("task-definition/"))) {
+    if (auto td = resolveTaskDefinition(resource); td) {
+      TaskDefinition updated = **td;
+      mergeTags(updated.tags, *tags);
+      persist(batch, updated);
+      BERTH_TRY(commit(batch));
+      const_cast<TaskDefinition&>(**td) = std::move(updated);
+      return bj::object{};
+    }
+  }
+  return fail(ErrorCode::kNotFound, "The specified resource could not be found.", "ResourceNotFoundException");
+}
+
+Result<bj::value> Ecs::untagResource(const bj::object& in, const CallContext&) {
+  std::string resource = json::stringOr(in, "resourceArn");
+  auto keys = json::stringList(in, "tagKeys");
+  auto strip = [&](bj::array& tags) {
+    bj::array kept;
+    for (const auto& t : tags)
+      if (std::find(keys.begin(), keys.end(), json::stringOr(t.as_object(), "key")) == keys.end()) kept.push_back(t);
+    tags = std::move(kept);
+  };
+  store::Batch batch;
+  for (auto& [name, c] : clusters_)
+    if (json::stringOr(c.doc, "clusterArn") == resource) {
+      Cluster updated = c;
+      strip(*tagsIn(updated.doc));
+      persist(batch, updated);
+      BERTH_TRY(commit(batch));
+      c = std::move(updated);
+      return bj::object{};
+    }
+  for (auto& [key, s] : services_)
+    if (json::stringOr(s.doc, "serviceArn") == resource) {
+      Service updated = s;
+      strip(*tagsIn(updated.doc));
+      persist(batch, updated);
+      BERTH_TRY(commit(batch));
+      s = std::move(updated);
+      return bj::object{};
+    }
+  if (auto it = tasks_.find(resource); it != tasks_.end()) {
+    Task updated = it->second;
+    strip(*tagsIn(updated.doc));
+    persist(batch, updated);
+    BERTH_TRY(commit(batch));
+    it->second = std::move(updated);
+    return bj::object{};
+  }
+  if (resource.starts_with(arn("task-definition/"))) {
+    if (auto td = resolveTaskDefinition(resource); td) {
+      TaskDefinition updated = **td;
+      strip(updated.tags);
+      persist(batch, updated);
+      BERTH_TRY(commit(batch));
+      const_cast<TaskDefinition&>(**td) = std::move(updated);
+      return bj::object{};
+    }
+  }
+  return fail(ErrorCode::kNotFound, "The specified resource could not be found.", "ResourceNotFoundException");
+}
+
+Result<bj::value> Ecs::listTagsForResource(const bj::object& in, const CallContext&) {
+  std::string resource = json::stringOr(in, "resourceArn");
+  for (const auto& [_, c] : clusters_)
+    if (json::stringOr(c.doc, "clusterArn") == resource)
+      return bj::object{{"tags", json::getArray(c.doc, "tags") ? *json::getArray(c.doc, "tags") : bj::array{}}};
+  for (const auto& [_, s] : services_)
+    if (json::stringOr(s.doc, "serviceArn") == resource)
+      return bj::object{{"tags", json::getArray(s.doc, "tags") ? *json::getArray(s.doc, "tags") : bj::array{}}};
+  if (auto it = tasks_.find(resource); it != tasks_.end())
+    return bj::object{{"tags", json::getArray(it->second.doc, "tags") ? *json::getArray(it->second.doc, "tags") : bj::array{}}};
+  if (resource.starts_with(arn("task-definition/")))
+    if (auto td = resolveTaskDefinition(resource); td) return bj::object{{"tags", (*td)->tags}};
+  return fail(ErrorCode::kNotFound, "The specified resource could not be found.", "ResourceNotFoundException");
+}
+
+Result<bj::value> Ecs::listAccountSettings(const bj::object& in, const CallContext& ctx) {
+  std::string name = json::stringOr(in, "name");
+  std::string value = json::stringOr(in, "value");
+  std::string principal = json::stringOr(in, "principalArn", ctx.principal_arn);
+  bool effective = json::getBool(in, "effectiveSettings").value_or(false);
+  std::string root = fmt::format("arn:aws:iam::{}:root", config_.account_id);
+  bj::array settings;
+  for (const auto& [setting, fallback] : defaultSettings()) {
+    if (!name.empty() && setting != name) continue;
+    const bj::object* chosen = nullptr;
+    if (auto it = account_settings_.find(principal + "|" + setting); it != account_settings_.end()) chosen = &it->second;
+    else if (effective || principal == root)
+      if (auto it2 = account_settings_.find(root + "|" + setting); it2 != account_settings_.end()) chosen = &it2->second;
+    bj::object s;
+    if (chosen) s = *chosen;
+    else if (effective || json::find(in, "principalArn") == nullptr)
+      s = bj::object{{"name", setting}, {"value", fallback}, {"principalArn", root}, {"type", "aws_managed"}};
+    else continue;
+    if (!value.empty() && json::stringOr(s, "value") != value) continue;
+    settings.push_back(std::move(s));
+  }
+  return bj::object{{"settings", std::move(settings)}};
+}
+
+Result<bj::value> Ecs::putAccountSetting(const bj::object& in, const CallContext& ctx) {
+  std::string name = json::stringOr(in, "name");
+  std::string value = json::stringOr(in, "value");
+  if (!knownSetting(name)) return invalidParameter(fmt::format("The setting name '{}' is not valid.", name));
+  if (value.empty()) return invalidParameter("value can not be blank.");
+  std::string principal = json::stringOr(in, "principalArn", ctx.principal_arn);
+  bj::object setting{{"name", name}, {"value", value}, {"principalArn", principal}, {"type", "user"}};
+  store::Batch batch;
+  std::string key = principal + "|" + name;
+  batch.put(std::string(kAccountKind), key, json::serialize(setting));
+  BERTH_TRY(commit(batch));
+  account_settings_[key] = setting;
+  return bj::object{{"setting", std::move(setting)}};
+}
+
+Result<bj::value> Ecs::putAccountSettingDefault(const bj::object& in, const CallContext& ctx) {
+  bj::object with_root = in;
+  with_root["principalArn"] = fmt::format("arn:aws:iam::{}:root", config_.account_id);
+  return putAccountSetting(with_root, ctx);
+}
+
+Result<bj::value> Ecs::deleteAccountSetting(const bj::object& in, const CallContext& ctx) {
+  std::string name = json::stringOr(in, "name");
+  if (!knownSetting(name)) return invalidParameter(fmt::format("The setting name '{}' is not valid.", name));
+  std::string principal = json::stringOr(in, "principalArn", ctx.principal_arn);
+  std::string key = principal + "|" + name;
+  auto it = account_settings_.find(key);
+  bj::object setting = it != account_settings_.end() ? it->second
+                                                    : bj::object{{"name", name}, {"value", ""}, {"principalArn", principal}};
+  if (it != account_settings_.end()) {
+    store::Batch batch;
+    batch.erase(std::string(kAccountKind), key);
+    BERTH_TRY(commit(batch));
+    account_settings_.erase(it);
+  }
+  return bj::object{{"setting", std::move(setting)}};
+}
+
+}  // namespace berth::ecs

@@ -1,0 +1,174 @@
+#include "daemon/daemon.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include "agent/fake_agent.h"
+#include "api/control_service.h"
+#include "api/ec2/ec2_api.h"
+#include "api/ecs/ecs_api.h"
+#include "api/front_door.h"
+#include "control/ecs/ecs.h"
+#include "control/network.h"
+#include "daemon/credentials.h"
+#include "http/server.h"
+#include "store/store.h"
+
+namespace berth::daemon {
+namespace asio = boost::asio;
+
+namespace {
+
+void logLine(const std::string& line) { fmt::print(stderr, "berthd: {}\n", line); }
+
+Status writeFileAtomically(const std::filesystem::path& path, const std::string& text) {
+  std::string tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) return failErrno("write " + tmp, errno);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return failErrno("rename " + tmp, errno);
+  return {};
+}
+
+// Runs the periodic work of the control plane once a second.
+void scheduleTick(asio::steady_timer& timer, ecs::Ecs& ecs) {
+  timer.expires_after(std::chrono::seconds(1));
+  timer.async_wait([&timer, &ecs](boost::system::error_code ec) {
+    if (ec) return;
+    ecs.tick();
+    scheduleTick(timer, ecs);
+  });
+}
+
+}  // namespace
+
+Status validateOptions(const DaemonOptions& o) {
+  if (o.account_id.size() != 12 || o.account_id.find_first_not_of("0123456789") != std::string::npos)
+    return fail(ErrorCode::kInvalidArgument, "--account-id must be 12 digits");
+  if (o.region.empty() || o.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+    return fail(ErrorCode::kInvalidArgument, "--region must look like us-east-1");
+  if (o.agent != "fake" && o.agent != "real") return fail(ErrorCode::kInvalidArgument, "--agent must be real or fake");
+  if (o.io_threads < 1 || o.io_threads > 64) return fail(ErrorCode::kInvalidArgument, "--io-threads must be 1-64");
+  return {};
+}
+
+int runDaemon(const DaemonOptions& options) {
+  if (auto ok = validateOptions(options); !ok) {
+    logLine(ok.error().message);
+    return 2;
+  }
+  if (options.agent == "real") {
+    logLine("the real agent (containers) is not built yet; start berthd with --agent fake for an in-memory agent");
+    return 2;
+  }
+  std::error_code fs_error;
+  std::filesystem::create_directories(options.data_dir, fs_error);
+  if (fs_error) {
+    logLine(fmt::format("cannot create data dir {}: {}", options.data_dir.string(), fs_error.message()));
+    return 1;
+  }
+  ::chmod(options.data_dir.c_str(), 0700);
+
+  auto store = store::openSqliteStore(options.data_dir / "state.db");
+  if (!store) {
+    logLine("cannot open the state store: " + store.error().message);
+    return 1;
+  }
+  auto creds = loadOrCreateRootCredentials(options.data_dir / "credentials");
+  if (!creds) {
+    logLine("cannot load credentials: " + creds.error().message);
+    return 1;
+  }
+  auto network = control::loadOrCreateNetwork(**store, options.region, options.vpc_cidr);
+  if (!network) {
+    logLine("cannot set up the network inventory: " + network.error().message);
+    return 1;
+  }
+
+  const Clock& clock = SystemClock::instance();
+  asio::io_context control_io(1);
+  asio::io_context io(options.io_threads);
+
+  ecs::Ecs ecs(ecs::EcsConfig{options.region, options.account_id}, **store, clock, *network);
+  if (auto ok = ecs.load(); !ok) {
+    logLine("cannot load ECS state: " + ok.error().message);
+    return 1;
+  }
+  agent::FakeAgent agent(clock, [&control_io, &ecs](agent::TaskEvent event) {
+    asio::post(control_io, [&ecs, event = std::move(event)] { ecs.onTaskEvent(event); });
+  });
+  ecs.attachAgent(&agent);
+
+  std::string root_arn = fmt::format("arn:aws:iam::{}:root", options.account_id);
+  auto lookup = [creds = *creds, account = options.account_id,
+                 root_arn](std::string_view key) -> std::optional<aws::Credential> {
+    if (key != creds.access_key_id) return std::nullopt;
+    return aws::Credential{creds.secret_access_key, account, root_arn, std::nullopt};
+  };
+  api::FrontDoorOptions fd_options;
+  fd_options.auth = options.auth ? aws::AuthMode::kSigV4 : aws::AuthMode::kOff;
+  fd_options.region = options.region;
+  fd_options.account_id = options.account_id;
+  fd_options.check_responses = options.check_responses;
+  api::FrontDoor front_door(fd_options, lookup, clock);
+
+  api::ControlService ecs_service("ecs", control_io.get_executor(),
+                                  [&ecs](const api::AwsCall& call) { return api::invokeEcs(ecs, call); });
+  api::InlineService ec2_service("ec2", [net = *network, account = options.account_id](const api::AwsCall& call) {
+    return api::invokeEc2(net, account, call);
+  });
+  front_door.addService(&ecs_service);
+  front_door.addService(&ec2_service);
+
+  http::Server server(io, front_door);
+  auto bound = server.listen(options.listen_host, options.listen_port);
+  if (!bound) {
+    logLine(bound.error().message);
+    return 1;
+  }
+  std::string endpoint = fmt::format("http://{}:{}", bound->address().to_string(), bound->port());
+  if (auto ok = writeFileAtomically(options.data_dir / "endpoint", endpoint + "\n"); !ok) {
+    logLine(ok.error().message);
+    return 1;
+  }
+  logLine(fmt::format("listening on {} (region {}, account {}, auth {}, agent {}, data {})", endpoint, options.region,
+                      options.account_id, options.auth ? "sigv4" : "off", agent.name(), options.data_dir.string()));
+
+  asio::steady_timer tick_timer(control_io);
+  scheduleTick(tick_timer, ecs);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int signo) {
+    logLine(fmt::format("signal {}: stopping", signo));
+    server.stop();
+    io.stop();
+  });
+
+  auto control_guard = asio::make_work_guard(control_io);
+  std::thread control_thread([&control_io] { control_io.run(); });
+  std::vector<std::thread> io_threads;
+  for (int i = 1; i < options.io_threads; ++i) io_threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : io_threads) t.join();
+  asio::post(control_io, [&] { tick_timer.cancel(); });
+  control_guard.reset();
+  control_io.stop();
+  control_thread.join();
+  std::filesystem::remove(options.data_dir / "endpoint", fs_error);
+  logLine("stopped");
+  return 0;
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,33 @@
+// berthd: wires the components together and runs them until told to stop.
+//
+// Threads: `io_threads` run the HTTP server; one control thread owns the
+// control plane (the single writer) and its periodic work.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "common/result.h"
+
+namespace berth::daemon {
+
+struct DaemonOptions {
+  std::filesystem::path data_dir = "/var/lib/berth";
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 4566;
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  bool auth = true;                 // --auth sigv4 (true) | off
+  std::string agent = "real";       // real | fake
+  bool check_responses = false;
+  std::string vpc_cidr = "172.31.0.0/16";
+  int io_threads = 2;
+};
+
+// Validates flags that CLI11 cannot (account id, region shape...).
+Status validateOptions(const DaemonOptions& options);
+
+// Runs berthd until SIGINT or SIGTERM. Returns the process exit status.
+int runDaemon(const DaemonOptions& options);
+
+}  // namespace berth::daemon
