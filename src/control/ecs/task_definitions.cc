@@ -64,10 +64,11 @@ Result<bj::value> Ecs::listTaskDefinitions(const bj::object& in, const CallConte
     skip = static_cast<size_t>(parsed);
   }
 
-  // familyPrefix is matched against the start of the family name.
+  // Despite its name, ECS matches familyPrefix against the whole family
+  // name here (unlike ListTaskDefinitionFamilies, which matches a prefix).
   std::vector<std::string> arns;
   for (const auto& [family, revisions] : task_definitions_) {
-    if (!family.starts_with(family_prefix)) continue;
+    if (!family_prefix.empty() && family != family_prefix) continue;
     for (const auto& [_, td] : revisions)
       if (json::stringOr(td.doc, "status") == status) arns.push_back(json::stringOr(td.doc, "taskDefinitionArn"));
   }
