@@ -34,8 +34,8 @@ constexpr std::string_view kAkid = "AKIDEXAMPLE";
 constexpr std::string_view kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 constexpr std::string_view kToken = "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267";
 
-std::string_view nextLine(std::string_view& in) {
-  size_t nl = in.find('\n');
+std::string_view nextLine(std::string_view& in, char separator = '\n') {
+  size_t nl = in.find(separator);
   std::string_view line = in.substr(0, nl);
   in = nl == std::string_view::npos ? std::string_view() : in.substr(nl + 1);
   return line;
@@ -75,11 +75,12 @@ void checkSignThenVerify(std::string_view method, std::string_view target,
   if (presign) {
     // A query that already carries X-Amz-* authentication parameters is not
     // something presignQuery is asked to sign.
-    PresignedQuery existing = parsePresignedQuery(in.query);
-    if (!existing.algorithm.empty() || !existing.credential.empty() || !existing.date.empty() ||
-        !existing.signed_headers.empty() || !existing.signature.empty() ||
-        !existing.security_token.empty() || existing.expires) {
-      return;
+    // Keys are compared in canonical (decoded and re-encoded) form.
+    std::string canonical = canonicalQueryString(in.query, false);
+    std::string_view rest = canonical;
+    while (!rest.empty()) {
+      std::string_view pair = nextLine(rest, '&');
+      if (pair.substr(0, pair.find('=')).starts_with("X-Amz-")) return;
     }
   }
   for (const auto& [n, v] : headers) {

@@ -30,7 +30,7 @@ for t in "${targets[@]}"; do
   [ -d "$corpus" ] || { echo "fuzz: $t has no corpus in $corpus"; failed=1; continue; }
   scratch=$(mktemp -d)
   echo "fuzz: $t for ${seconds}s over $(ls "$corpus" | wc -l) seed inputs"
-  if ! build-fuzz/fuzz/"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  if ! build-fuzz/bin/"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix=build-fuzz/crashes/"$t"- -print_final_stats=1 "$scratch" "$corpus" \
       >build-fuzz/"$t".log 2>&1; then
     echo "fuzz: $t FAILED; see build-fuzz/$t.log"

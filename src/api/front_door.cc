@@ -89,7 +89,11 @@ http::Response errorResponse(aws::Protocol protocol, const aws::ServiceModel* mo
   WireError w = wireError(model, error);
   if (protocol == aws::Protocol::kQuery || protocol == aws::Protocol::kEc2) {
     std::string code = w.type;
-    if (auto q = aws::sigv4QueryErrorCode(w.type); !q.empty()) code = std::string(q);
+    if (auto q = aws::sigv4QueryErrorCode(w.type); !q.empty()) {
+      // Query services name signature errors differently, and answer 403.
+      code = std::string(q);
+      if (int s = aws::sigv4HttpStatus(code); s > 0) w.status = static_cast<unsigned>(s);
+    }
     else if (const aws::ShapeModel* shape = model ? model->errorShape(w.type) : nullptr; shape && !shape->error_code.empty())
       code = shape->error_code;
     // Without a model (the service could not be told) the plain Query form is used.

@@ -137,20 +137,6 @@ std::string hexEncode(std::string_view bytes) {
   return out;
 }
 
-std::string randomBytes(size_t n) {
-  std::string out(n, '\0');
-  auto* p = reinterpret_cast<unsigned char*>(out.data());
-  while (n > 0) {
-    int chunk = n > static_cast<size_t>(INT_MAX) ? INT_MAX : static_cast<int>(n);
-    if (RAND_bytes(p, chunk) != 1) fatal("RAND_bytes");
-    p += chunk;
-    n -= static_cast<size_t>(chunk);
-  }
-  return out;
-}
-
-std::string randomHex(size_t n) { return hexEncode(randomBytes(n)); }
-
 bool constantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -33,12 +33,7 @@ std::string hexEncode(const Digest& digest);
 // Writes 64 lowercase hex characters for `digest` at `out` (no terminator).
 void hexEncodeTo(const Digest& digest, char* out);
 
-// `n` bytes from OpenSSL's CSPRNG (RAND_bytes). A CSPRNG failure is treated as
-// a fatal fault of the host, not an error to handle: the process aborts with
-// a message rather than hand out predictable credentials.
-std::string randomBytes(size_t n);
-// Lowercase hex of `n` random bytes (2n characters).
-std::string randomHex(size_t n);
+// Random bytes and ids: common/random.h.
 
 // Byte comparison whose time depends only on the lengths (CRYPTO_memcmp).
 bool constantTimeEquals(std::string_view a, std::string_view b);

@@ -238,7 +238,13 @@ class Deserializer {
         return integer(shape, v);
       case ShapeType::kDouble:
       case ShapeType::kFloat:
-        if (v.is_number()) return bj::value(v.to_number<double>());
+        // An overflowing literal (1e999) parses as infinity, which JSON
+        // cannot carry back out: refuse it like any unconvertible number.
+        if (v.is_number()) {
+          double d = v.to_number<double>();
+          if (!std::isfinite(d)) return conversion(v, shape.type);
+          return bj::value(d);
+        }
         // Clients send non-finite floats as these strings.
         if (v.is_string() && (v.get_string() == "NaN" || v.get_string() == "Infinity" ||
                               v.get_string() == "-Infinity")) {
@@ -246,7 +252,10 @@ class Deserializer {
         }
         return mismatch(shape, v);
       case ShapeType::kTimestamp:
-        if (v.is_number()) return v;
+        if (v.is_number()) {
+          if (!std::isfinite(v.to_number<double>())) return conversion(v, shape.type);
+          return v;
+        }
         if (v.is_string()) {
           if (auto t = parseTimestampText(v.get_string())) return bj::value(*t);
         }
@@ -663,12 +672,17 @@ class OutputChecker {
       case ShapeType::kDouble:
       case ShapeType::kFloat:
         if (!v.is_number()) return problem(path, fmt::format("expected number, got {}", kindName(v)));
+        // Boost.JSON would write "Infinity"/"NaN", which is not JSON.
+        if (!std::isfinite(v.to_number<double>())) return problem(path, "not a finite number");
         return range(shape, v.to_number<double>(), path);
       case ShapeType::kBoolean:
         if (!v.is_bool()) return problem(path, fmt::format("expected boolean, got {}", kindName(v)));
         return {};
       case ShapeType::kTimestamp:
-        if (v.is_number()) return {};
+        if (v.is_number()) {
+          if (!std::isfinite(v.to_number<double>())) return problem(path, "not a finite number");
+          return {};
+        }
         if (v.is_string() && parseTimestampText(v.get_string())) return {};
         return problem(path, fmt::format("expected timestamp (epoch seconds), got {}", kindName(v)));
       case ShapeType::kBlob:

@@ -16,6 +16,12 @@ void fill(unsigned char* out, size_t n) {
 
 }  // namespace
 
+std::string randomBytes(size_t n) {
+  std::string out(n, '\0');
+  if (n > 0) fill(reinterpret_cast<unsigned char*>(out.data()), n);
+  return out;
+}
+
 std::string randomHex(size_t bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::vector<unsigned char> raw(bytes);

@@ -7,6 +7,9 @@
 
 namespace berth {
 
+// `n` random bytes. A CSPRNG failure aborts the process: nothing may go on
+// handing out predictable credentials or ids.
+std::string randomBytes(size_t n);
 // `bytes` random bytes as 2*bytes lowercase hex characters.
 std::string randomHex(size_t bytes);
 // A random RFC 4122 version-4 UUID, lowercase.

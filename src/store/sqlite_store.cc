@@ -178,15 +178,17 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const std::filesystem::path& db
   sqlite3_extended_result_codes(db.get(), 1);
   sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
 
-  // The first read of the file: a file that is not SQLite fails here.
-  auto mode = pragmaText(db.get(), "PRAGMA journal_mode = WAL");
-  if (!mode) {
+  // Identify the file before changing anything in it (even its journal
+  // mode). This is the first read: a file that is not SQLite fails here.
+  if (auto ours = checkIsBerthDb(db.get(), db_file); !ours) {
     if ((sqlite3_errcode(db.get()) & 0xff) == SQLITE_NOTADB) {
       return fail(ErrorCode::kFailedPrecondition,
                   "store: " + db_file.string() + " is not a SQLite database");
     }
-    return std::unexpected(mode.error());
+    return std::unexpected(std::move(ours).error());
   }
+  auto mode = pragmaText(db.get(), "PRAGMA journal_mode = WAL");
+  if (!mode) return std::unexpected(mode.error());
   if (*mode != "wal") {
     return fail(ErrorCode::kFailedPrecondition,
                 "store: " + db_file.string() + " cannot use WAL mode (got " + *mode + ")");
@@ -201,7 +203,6 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const std::filesystem::path& db
                         std::to_string(kWalSizeLimitBytes) + ";";
   BERTH_TRY(sqlite::exec(db.get(), pragmas.c_str(), "set pragmas"));
 
-  BERTH_TRY(checkIsBerthDb(db.get(), db_file));
   BERTH_TRY(sqlite::migrate(db.get(), sqlite::builtinMigrations()));
 
   std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(lock), std::move(db)));

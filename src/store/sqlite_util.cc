@@ -40,8 +40,9 @@ Error error(sqlite3* db, int rc, std::string_view what) {
   // sqlite3_errmsg describes the connection's most recent failure, which is
   // the one at hand only if the caller asks right after it; fall back to the
   // generic text of the code.
-  const char* detail = db != nullptr && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db)
-                                                                           : sqlite3_errstr(rc);
+  bool current = db != nullptr &&
+                 (sqlite3_extended_errcode(db) == rc || sqlite3_errcode(db) == rc);
+  const char* detail = current ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   err.message += detail;
   if (db != nullptr && err.code == ErrorCode::kIo) err.sys_errno = sqlite3_system_errno(db);
   return err;

@@ -110,8 +110,11 @@ struct SqliteOptions {
 // "<db_file>.lock" for the lifetime of the returned Store, so a second berthd
 // on the same data dir fails here with kFailedPrecondition. Also fails with
 // kFailedPrecondition if the database was written by a newer berth (its schema
-// version is higher than this code knows) or is not a berth database.
-// The parent directory must exist.
+// version is higher than this code knows) or is not a berth database; such
+// files are left as they were. The parent directory must exist. The lock file
+// stays after close (removing it would race with the next opener). A process
+// forked from berthd without exec shares the lock: it must not outlive berthd
+// holding it, or the next berthd cannot open the store.
 Result<std::unique_ptr<Store>> openSqliteStore(const std::filesystem::path& db_file,
                                                SqliteOptions options = {});
 
@@ -140,7 +143,8 @@ class FaultInjectingStore final : public Store {
   // fails all; failCommitsFrom(commitCalls() + 1) fails from the next one.
   void failCommitsFrom(uint64_t n);
   // Fails each commit whose batch makes `pred` return true (in addition to
-  // failCommitsFrom). Pass nullptr to remove.
+  // failCommitsFrom). Pass nullptr to remove. `pred` runs with this object's
+  // lock held and must not call back into it.
   void failCommitsIf(std::function<bool(const Batch&)> pred);
   // Fails nextSequence() calls while `fail` is true.
   void failSequences(bool fail);

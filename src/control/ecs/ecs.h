@@ -163,8 +163,13 @@ class Ecs {
     bj::array tags;
     std::string service_name;
     std::string deployment_id;
+    // Live tasks per capacity provider in this group (service or RunTask
+    // call), counted once by the caller and updated by makeTask.
+    std::map<std::string, int64_t> provider_counts;
   };
-  Task makeTask(const Cluster& cluster, const TaskDefinition& td, const LaunchParams& p, const CallContext& ctx);
+  Task makeTask(const Cluster& cluster, const TaskDefinition& td, LaunchParams& p, const CallContext& ctx);
+  // Counts live tasks per capacity provider of a service ("" for RunTask).
+  std::map<std::string, int64_t> providerCounts(const std::string& cluster_name, const std::string& service_name) const;
   void launchTask(const Task& task);
   void applyStop(Task& task, std::string stop_code, std::string reason);
   void reconcile(Service& service);

@@ -138,9 +138,9 @@ void Ecs::reconcile(Service& service) {
       } else if (propagate == "TASK_DEFINITION") {
         p.tags = (*td)->tags;
       }
+      p.provider_counts = providerCounts(service.cluster_name, name);
       CallContext ctx;
       for (int64_t i = 0; i < launches; ++i) {
-        // makeTask counts live tasks per capacity provider: insert as we go.
         created.push_back(makeTask(cluster_it->second, **td, p, ctx));
         persist(batch, created.back());
       }

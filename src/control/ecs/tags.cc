@@ -38,28 +38,35 @@ void mergeTags(bj::array& tags, const bj::array& updates) {
   }
 }
 
-// ECS's account settings and their defaults for a new account.
-const std::vector<std::pair<std::string, std::string>>& defaultSettings() {
-  static const std::vector<std::pair<std::string, std::string>> kDefaults = {
-      {"awsvpcTrunking", "disabled"},
-      {"containerInsights", "disabled"},
-      {"containerInstanceLongArnFormat", "enabled"},
-      {"defaultLogDriverMode", "non-blocking"},
-      {"dualStackIPv6", "disabled"},
-      {"fargateFIPSMode", "disabled"},
-      {"fargateTaskRetirementWaitPeriod", "7"},
-      {"guardDutyActivate", "off"},
-      {"serviceLongArnFormat", "enabled"},
-      {"tagResourceAuthorization", "on"},
-      {"taskLongArnFormat", "enabled"},
+// ECS's account settings (the SettingName enum), their defaults for a new
+// account and the values each accepts.
+struct SettingRule {
+  std::string_view name;
+  std::string_view fallback;
+  std::vector<std::string_view> values;
+};
+
+const std::vector<SettingRule>& settingRules() {
+  static const std::vector<SettingRule> kRules = {
+      {"awsvpcTrunking", "disabled", {"enabled", "disabled"}},
+      {"containerInsights", "disabled", {"enabled", "disabled", "enhanced"}},
+      {"containerInstanceLongArnFormat", "enabled", {"enabled", "disabled"}},
+      {"defaultLogDriverMode", "non-blocking", {"blocking", "non-blocking"}},
+      {"fargateEventWindows", "disabled", {"enabled", "disabled"}},
+      {"fargateFIPSMode", "disabled", {"enabled", "disabled"}},
+      {"fargateTaskRetirementWaitPeriod", "7", {"0", "7", "14"}},
+      {"guardDutyActivate", "off", {"on", "off"}},
+      {"serviceLongArnFormat", "enabled", {"enabled", "disabled"}},
+      {"tagResourceAuthorization", "on", {"on", "off"}},
+      {"taskLongArnFormat", "enabled", {"enabled", "disabled"}},
   };
-  return kDefaults;
+  return kRules;
 }
 
-bool knownSetting(std::string_view name) {
-  for (const auto& [n, _] : defaultSettings())
-    if (n == name) return true;
-  return false;
+const SettingRule* findSetting(std::string_view name) {
+  for (const auto& rule : settingRules())
+    if (rule.name == name) return &rule;
+  return nullptr;
 }
 
 }  // namespace
@@ -187,7 +194,8 @@ Result<bj::value> Ecs::listAccountSettings(const bj::object& in, const CallConte
   bool effective = json::getBool(in, "effectiveSettings").value_or(false);
   std::string root = fmt::format("arn:aws:iam::{}:root", config_.account_id);
   bj::array settings;
-  for (const auto& [setting, fallback] : defaultSettings()) {
+  for (const auto& rule : settingRules()) {
+    std::string setting(rule.name), fallback(rule.fallback);
     if (!name.empty() && setting != name) continue;
     const bj::object* chosen = nullptr;
     if (auto it = account_settings_.find(principal + "|" + setting); it != account_settings_.end()) chosen = &it->second;
@@ -207,8 +215,10 @@ Result<bj::value> Ecs::listAccountSettings(const bj::object& in, const CallConte
 Result<bj::value> Ecs::putAccountSetting(const bj::object& in, const CallContext& ctx) {
   std::string name = json::stringOr(in, "name");
   std::string value = json::stringOr(in, "value");
-  if (!knownSetting(name)) return invalidParameter(fmt::format("The setting name '{}' is not valid.", name));
-  if (value.empty()) return invalidParameter("value can not be blank.");
+  const SettingRule* rule = findSetting(name);
+  if (!rule) return invalidParameter(fmt::format("The setting name '{}' is not valid.", name));
+  if (std::find(rule->values.begin(), rule->values.end(), value) == rule->values.end())
+    return invalidParameter(fmt::format("The value '{}' is not valid for the setting '{}'.", value, name));
   std::string principal = json::stringOr(in, "principalArn", ctx.principal_arn);
   bj::object setting{{"name", name}, {"value", value}, {"principalArn", principal}, {"type", "user"}};
   store::Batch batch;
@@ -227,7 +237,7 @@ Result<bj::value> Ecs::putAccountSettingDefault(const bj::object& in, const Call
 
 Result<bj::value> Ecs::deleteAccountSetting(const bj::object& in, const CallContext& ctx) {
   std::string name = json::stringOr(in, "name");
-  if (!knownSetting(name)) return invalidParameter(fmt::format("The setting name '{}' is not valid.", name));
+  if (!findSetting(name)) return invalidParameter(fmt::format("The setting name '{}' is not valid.", name));
   std::string principal = json::stringOr(in, "principalArn", ctx.principal_arn);
   std::string key = principal + "|" + name;
   auto it = account_settings_.find(key);

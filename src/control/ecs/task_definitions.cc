@@ -13,9 +13,10 @@ Result<bj::value> Ecs::registerTaskDefinition(const bj::object& in, const CallCo
   std::string family = json::stringOr(in, "family");
   BERTH_TRY(validateFamily(family));
   auto& revisions = task_definitions_[family];
-  // Revisions are never reused, not even after a revision is deleted.
-  int64_t revision = BERTH_TRY(store_.nextSequence("ecs.taskdef." + family));
-  if (!revisions.empty() && revision <= revisions.rbegin()->first) revision = revisions.rbegin()->first + 1;
+  // Revisions are never reused: deleted revisions stay in the registry (as
+  // DELETE_IN_PROGRESS), so the next one is always past every earlier one,
+  // and a rejected request uses none up.
+  int64_t revision = revisions.empty() ? 1 : revisions.rbegin()->first + 1;
 
   TaskDefinitionContext tdc{config_.region, config_.account_id, revision, clock_.epochSeconds(), ctx.principal_arn};
   auto built = buildTaskDefinition(in, tdc);

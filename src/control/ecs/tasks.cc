@@ -23,17 +23,21 @@ std::string familyOf(const bj::object& task) {
 
 bool isLive(const bj::object& task) { return json::stringOr(task, "lastStatus") != "STOPPED"; }
 
-// Chooses the capacity provider for the next task: base first, then the
-// provider furthest below its weighted share.
+// Chooses the capacity provider for the next task, as ECS does: first the
+// provider with a base until its base is met, then the tasks beyond the
+// bases are split by weight (the provider furthest below its share wins).
 std::string pickProvider(const bj::array& strategy, const std::map<std::string, int64_t>& counts) {
-  int64_t total = 0, weights = 0;
-  for (const auto& [_, n] : counts) total += n;
+  auto countOf = [&](const std::string& name) {
+    auto it = counts.find(name);
+    return it == counts.end() ? int64_t{0} : it->second;
+  };
+  int64_t beyond_base = 0, weights = 0;
   for (const auto& item : strategy) {
     const auto& o = item.as_object();
     std::string name = json::stringOr(o, "capacityProvider");
     int64_t base = json::getInt(o, "base").value_or(0);
-    auto it = counts.find(name);
-    if (base > 0 && (it == counts.end() ? 0 : it->second) < base) return name;
+    if (base > 0 && countOf(name) < base) return name;
+    beyond_base += std::max<int64_t>(0, countOf(name) - base);
     weights += json::getInt(o, "weight").value_or(0);
   }
   std::string best;
@@ -43,11 +47,10 @@ std::string pickProvider(const bj::array& strategy, const std::map<std::string, 
     int64_t weight = json::getInt(o, "weight").value_or(0);
     if (weight == 0 || weights == 0) continue;
     std::string name = json::stringOr(o, "capacityProvider");
-    auto it = counts.find(name);
-    double have = it == counts.end() ? 0 : static_cast<double>(it->second);
-    double deficit = static_cast<double>(total + 1) * static_cast<double>(weight) / static_cast<double>(weights) - have;
-    if (deficit > best_deficit) {
-      best_deficit = deficit;
+    double have = static_cast<double>(std::max<int64_t>(0, countOf(name) - json::getInt(o, "base").value_or(0)));
+    double share = static_cast<double>(beyond_base + 1) * static_cast<double>(weight) / static_cast<double>(weights);
+    if (share - have > best_deficit) {
+      best_deficit = share - have;
       best = name;
     }
   }
@@ -56,7 +59,16 @@ std::string pickProvider(const bj::array& strategy, const std::map<std::string, 
 
 }  // namespace
 
-Ecs::Task Ecs::makeTask(const Cluster& cluster, const TaskDefinition& td, const LaunchParams& p, const CallContext&) {
+std::map<std::string, int64_t> Ecs::providerCounts(const std::string& cluster_name,
+                                                   const std::string& service_name) const {
+  std::map<std::string, int64_t> counts;
+  for (const auto& [_, other] : tasks_)
+    if (other.cluster_name == cluster_name && other.service_name == service_name && isLive(other.doc))
+      ++counts[json::stringOr(other.doc, "capacityProviderName")];
+  return counts;
+}
+
+Ecs::Task Ecs::makeTask(const Cluster& cluster, const TaskDefinition& td, LaunchParams& p, const CallContext&) {
   std::string cluster_name = json::stringOr(cluster.doc, "clusterName");
   std::string id = randomHex(16);
   std::string task_arn = arn(fmt::format("task/{}/{}", cluster_name, id));
@@ -92,11 +104,9 @@ Ecs::Task Ecs::makeTask(const Cluster& cluster, const TaskDefinition& td, const 
   d["overrides"] = std::move(overrides);
 
   if (!p.capacity_strategy.empty()) {
-    std::map<std::string, int64_t> counts;
-    for (const auto& [_, other] : tasks_)
-      if (other.cluster_name == cluster_name && other.service_name == p.service_name && isLive(other.doc))
-        ++counts[json::stringOr(other.doc, "capacityProviderName")];
-    d["capacityProviderName"] = pickProvider(p.capacity_strategy, counts);
+    std::string provider = pickProvider(p.capacity_strategy, p.provider_counts);
+    ++p.provider_counts[provider];
+    d["capacityProviderName"] = provider;
   }
   d["launchType"] = "FARGATE";
 
@@ -185,6 +195,7 @@ Result<bj::value> Ecs::runTask(const bj::object& in, const CallContext& ctx) {
   if (const auto* tags = json::getArray(in, "tags")) p.tags = *tags;
   if (json::stringOr(in, "propagateTags") == "TASK_DEFINITION")
     for (const auto& tag : (*td)->tags) p.tags.push_back(tag);
+  p.provider_counts = providerCounts(json::stringOr(cluster->doc, "clusterName"), "");
 
   bj::array failures;
   if (p.launch_type == "EC2" || p.launch_type == "EXTERNAL" || p.launch_type == "MANAGED_INSTANCES") {

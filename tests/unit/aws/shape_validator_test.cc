@@ -1,5 +1,6 @@
 #include "aws/shape_validator.h"
 
+#include <cmath>
 #include <memory>
 #include <string>
 
@@ -307,6 +308,10 @@ TEST_F(SyntheticModelTest, InputConstraints) {
   EXPECT_EQ(in(R"({"name":"a","when":"yesterday"})").message, "STRING_VALUE can not be converted to a Date");
   EXPECT_EQ(in(R"({"name":"a","flag":1})").message, "NUMBER_VALUE can not be converted to a Boolean");
   EXPECT_TRUE(in(R"({"name":"a","ratio":"NaN"})").ok);
+  // Found by fuzz/json_input_fuzz: overflowing literals parse as infinity,
+  // which cannot be serialized back to JSON.
+  EXPECT_EQ(in(R"({"name":"a","ratio":1e999})").message, "NUMBER_VALUE can not be converted to a Double");
+  EXPECT_EQ(in(R"({"name":"a","when":-1e999})").message, "NUMBER_VALUE can not be converted to a Date");
   // Many violations are all reported.
   Outcome many = in(R"({"count":0,"names":[]})");
   EXPECT_EQ(many.message.rfind("3 validation errors detected: Value null at 'name'", 0), 0u) << many.message;
@@ -343,6 +348,8 @@ TEST_F(SyntheticModelTest, OutputChecks) {
   EXPECT_EQ(out(R"({"id":"abc","when":"noon"})"),
             "synthetic Op output: when: expected timestamp (epoch seconds), got string");
   EXPECT_EQ(out(R"({"id":"abc","data":"***"})"), "synthetic Op output: data: blob is not base64");
+  EXPECT_EQ(validateOutput(*model_, *op_, bj::object{{"id", "abc"}, {"ratio", HUGE_VAL}}).error().message,
+            "synthetic Op output: ratio: not a finite number");
   EXPECT_EQ(out(R"({"id":"abc","choice":{"a":"x","b":1}})"),
             "synthetic Op output: choice: union U must have exactly one member set");
   EXPECT_EQ(out(R"({"id":null})"), "synthetic Op output: id: null (omit the member instead)");

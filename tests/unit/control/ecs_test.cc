@@ -150,6 +150,24 @@ TEST_F(EcsTest, ServiceReachesSteadyStateWithFakeAgent) {
   EXPECT_EQ(refused.error().aws_type, "ClusterContainsServicesException");
 }
 
+TEST_F(EcsTest, CapacityProviderWeightsSplitOneBatch) {
+  ok("CreateCluster", R"({"clusterName":"c1","capacityProviders":["FARGATE","FARGATE_SPOT"]})");
+  registerBackend();
+  ok("CreateService", R"({"cluster":"c1","serviceName":"svc","taskDefinition":"web","desiredCount":4,
+      "capacityProviderStrategy":[{"capacityProvider":"FARGATE","base":1,"weight":1},
+                                  {"capacityProvider":"FARGATE_SPOT","weight":1}],
+      "networkConfiguration":)" + networkJson() + "}");
+  auto arns = ok("ListTasks", R"({"cluster":"c1","serviceName":"svc"})").at("taskArns").as_array();
+  ASSERT_EQ(arns.size(), 4u);
+  auto tasks = ok("DescribeTasks", R"({"cluster":"c1","tasks":)" + bj::serialize(arns) + "}").at("tasks").as_array();
+  std::map<std::string, int> by_provider;
+  for (const auto& t : tasks) ++by_provider[std::string(t.at("capacityProviderName").as_string())];
+  // base 1 on FARGATE, then the other three split 1:1 by weight.
+  EXPECT_GE(by_provider["FARGATE"], 2);
+  EXPECT_GE(by_provider["FARGATE_SPOT"], 1);
+  EXPECT_EQ(by_provider["FARGATE"] + by_provider["FARGATE_SPOT"], 4);
+}
+
 TEST_F(EcsTest, ForceNewDeploymentReplacesTasks) {
   ok("CreateCluster", R"({"clusterName":"c1"})");
   registerBackend();

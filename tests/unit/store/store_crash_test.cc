@@ -71,11 +71,21 @@ std::string partValue(int64_t batch, int part) {
 
 int64_t toInt(const std::optional<std::string>& s) { return s ? std::stoll(*s) : 0; }
 
+// Removes the test's directory however the test ends.
+struct RemoveOnExit {
+  fs::path dir;
+  ~RemoveOnExit() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
 TEST(StoreCrash, AcknowledgedBatchesSurviveSigkill) {
   std::string tmpl = (fs::temp_directory_path() / "berth-crash-XXXXXX").string();
   ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
   const fs::path dir = tmpl;
   const fs::path db_file = dir / "state.db";
+  RemoveOnExit cleanup{dir};
 
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
@@ -159,8 +169,6 @@ TEST(StoreCrash, AcknowledgedBatchesSurviveSigkill) {
   RecordProperty("acknowledged_batches", static_cast<int>(total_acks));
   std::printf("[          ] %lld batches acknowledged over %d kills\n",
               static_cast<long long>(total_acks), kRounds);
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }
 
 }  // namespace

@@ -447,6 +447,7 @@ TEST_F(SqliteStoreTest, RefusesForeignDatabases) {
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_NE(store.error().message.find("not berth's"), std::string::npos) << store.error().message;
+  EXPECT_EQ(rawQuery(db_, "PRAGMA journal_mode"), "delete");  // left as it was
 
   fs::remove(db_);
   {
