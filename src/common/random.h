@@ -12,7 +12,9 @@ namespace berth {
 std::string randomBytes(size_t n);
 // `bytes` random bytes as 2*bytes lowercase hex characters.
 std::string randomHex(size_t bytes);
-// A random RFC 4122 version-4 UUID, lowercase.
+// A random RFC 4122 version-4 UUID, lowercase. Unique, not unpredictable:
+// from a fast per-thread generator seeded by the CSPRNG; never use it for
+// secrets.
 std::string randomUuid();
 // A uniformly random integer in [0, bound).
 uint64_t randomBelow(uint64_t bound);

@@ -111,12 +111,11 @@ bj::object Ecs::clusterView(const Cluster& c, const std::vector<std::string>& in
   auto has = [&](std::string_view what) { return std::find(include.begin(), include.end(), what) != include.end(); };
   std::string name = json::stringOr(c.doc, "clusterName");
   int64_t running = 0, pending = 0, services = 0;
-  for (const auto& [_, t] : tasks_) {
-    if (t.cluster_name != name) continue;
+  forEachTaskInCluster(name, [&](const Task& t) {
     std::string status = json::stringOr(t.doc, "lastStatus");
     if (status == "RUNNING") ++running;
     else if (status == "PROVISIONING" || status == "PENDING" || status == "ACTIVATING") ++pending;
-  }
+  });
   for (const auto& [_, s] : services_)
     if (s.cluster_name == name && json::stringOr(s.doc, "status") == "ACTIVE") ++services;
 
@@ -193,10 +192,11 @@ Result<bj::value> Ecs::deleteCluster(const bj::object& in, const CallContext&) {
       return fail(ErrorCode::kFailedPrecondition, "The Cluster cannot be deleted while Services are active.",
                   "ClusterContainsServicesException");
   }
-  for (const auto& [_, t] : tasks_)
-    if (t.cluster_name == name && json::stringOr(t.doc, "lastStatus") != "STOPPED")
-      return fail(ErrorCode::kFailedPrecondition, "The Cluster cannot be deleted while Tasks are active.",
-                  "ClusterContainsTasksException");
+  bool active_tasks = false;
+  forEachTaskInCluster(name, [&](const Task& t) { active_tasks |= json::stringOr(t.doc, "lastStatus") != "STOPPED"; });
+  if (active_tasks)
+    return fail(ErrorCode::kFailedPrecondition, "The Cluster cannot be deleted while Tasks are active.",
+                "ClusterContainsTasksException");
   Cluster updated = *c;
   updated.doc["status"] = "INACTIVE";
   store::Batch batch;

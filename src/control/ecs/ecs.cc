@@ -167,7 +167,7 @@ Status Ecs::load() {
     t.cluster_name = json::stringOr(o, "cluster");
     t.service_name = json::stringOr(o, "service");
     t.deployment_id = json::stringOr(o, "deployment");
-    tasks_[r.key] = std::move(t);
+    insertTask(std::move(t));
   }
   for (const auto& r : BERTH_TRY(store_.loadAll(kAccountKind))) {
     account_settings_[r.key] = BERTH_TRY(parse(r));
@@ -232,9 +232,32 @@ Result<const Ecs::TaskDefinition*> Ecs::resolveTaskDefinition(std::string_view r
   return &rit->second;
 }
 
+void Ecs::insertTask(Task task) {
+  std::string task_arn = json::stringOr(task.doc, "taskArn");
+  if (!task.service_name.empty()) tasks_by_service_[task.cluster_name + "/" + task.service_name].insert(task_arn);
+  tasks_[task_arn] = std::move(task);
+}
+
+void Ecs::eraseTask(const std::string& task_arn) {
+  auto it = tasks_.find(task_arn);
+  if (it == tasks_.end()) return;
+  if (!it->second.service_name.empty()) {
+    auto idx = tasks_by_service_.find(it->second.cluster_name + "/" + it->second.service_name);
+    if (idx != tasks_by_service_.end()) {
+      idx->second.erase(task_arn);
+      if (idx->second.empty()) tasks_by_service_.erase(idx);
+    }
+  }
+  tasks_.erase(it);
+}
+
 Status Ecs::commit(store::Batch& batch) {
   auto status = store_.commit(batch);
   if (!status) {
+    // An I/O error leaves the store refusing writes until berthd restarts
+    // and reloads (the model in memory is unchanged): say so where an
+    // operator looks.
+    fmt::print(stderr, "berthd: state store commit failed: {}\n", status.error().message);
     Error e = status.error();
     e.aws_type = "ServerException";
     e.message = "Server error: the change could not be saved (" + e.message + ").";

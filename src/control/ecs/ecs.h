@@ -176,6 +176,16 @@ class Ecs {
   void addServiceEvent(Service& service, std::string message);
   std::vector<Task*> tasksOf(const Service& service);
   void pruneStopped();
+  // The task map and its index by service: tasks_ is keyed by ARN, which
+  // begins with "task/<cluster>/", so a cluster's tasks are one key range.
+  void insertTask(Task task);
+  void eraseTask(const std::string& task_arn);
+  std::string taskArnPrefix(std::string_view cluster_name) const { return arn("task/" + std::string(cluster_name) + "/"); }
+  template <typename F>
+  void forEachTaskInCluster(std::string_view cluster_name, F&& f) const {
+    std::string prefix = taskArnPrefix(cluster_name);
+    for (auto it = tasks_.lower_bound(prefix); it != tasks_.end() && it->first.starts_with(prefix); ++it) f(it->second);
+  }
 
   EcsConfig config_;
   store::Store& store_;
@@ -187,6 +197,7 @@ class Ecs {
   std::map<std::string, std::map<int64_t, TaskDefinition>, std::less<>> task_definitions_;  // family -> revision
   std::map<std::string, Service, std::less<>> services_;                                   // "cluster/name"
   std::map<std::string, Task, std::less<>> tasks_;                                         // by task ARN
+  std::map<std::string, std::set<std::string>, std::less<>> tasks_by_service_;             // "cluster/service" -> ARNs
   std::map<std::string, bj::object, std::less<>> account_settings_;                        // by "principal|name"
   std::string token_key_;
   uint64_t subnet_cursor_ = 0;

@@ -37,11 +37,12 @@ void Ecs::addServiceEvent(Service& service, std::string message) {
 
 std::vector<Ecs::Task*> Ecs::tasksOf(const Service& service) {
   std::vector<Task*> out;
-  std::string name = json::stringOr(service.doc, "serviceName");
-  for (auto& [_, t] : tasks_)
-    if (t.cluster_name == service.cluster_name && t.service_name == name &&
-        json::stringOr(t.doc, "desiredStatus") == "RUNNING")
-      out.push_back(&t);
+  auto idx = tasks_by_service_.find(service.cluster_name + "/" + json::stringOr(service.doc, "serviceName"));
+  if (idx == tasks_by_service_.end()) return out;
+  for (const auto& task_arn : idx->second) {
+    auto it = tasks_.find(task_arn);
+    if (it != tasks_.end() && json::stringOr(it->second.doc, "desiredStatus") == "RUNNING") out.push_back(&it->second);
+  }
   return out;
 }
 
@@ -198,9 +199,8 @@ void Ecs::reconcile(Service& service) {
   for (size_t i = 0; i < to_stop.size(); ++i) *to_stop[i] = std::move(stopped_copies[i]);
   std::vector<std::string> launched;
   for (auto& t : created) {
-    std::string task_arn = json::stringOr(t.doc, "taskArn");
-    tasks_[task_arn] = std::move(t);
-    launched.push_back(task_arn);
+    launched.push_back(json::stringOr(t.doc, "taskArn"));
+    insertTask(std::move(t));
   }
   for (Task* t : to_stop)
     if (agent_) agent_->stop(json::stringOr(t->doc, "taskArn"), {"ServiceSchedulerInitiated", stop_reason});

@@ -48,9 +48,12 @@ bj::object Ecs::serviceView(const Service& s, bool with_tags) const {
   // Counts are derived from the tasks, never stored.
   std::map<std::string, std::pair<int64_t, int64_t>> by_deployment;  // running, pending
   int64_t running = 0, pending = 0;
-  std::string name = json::stringOr(s.doc, "serviceName");
-  for (const auto& [_, t] : tasks_) {
-    if (t.cluster_name != s.cluster_name || t.service_name != name) continue;
+  auto idx = tasks_by_service_.find(s.cluster_name + "/" + json::stringOr(s.doc, "serviceName"));
+  static const std::set<std::string> kNone;
+  for (const auto& task_arn : idx == tasks_by_service_.end() ? kNone : idx->second) {
+    auto it = tasks_.find(task_arn);
+    if (it == tasks_.end()) continue;
+    const Task& t = it->second;
     std::string status = json::stringOr(t.doc, "lastStatus");
     if (json::stringOr(t.doc, "desiredStatus") != "RUNNING") continue;
     if (status == "RUNNING") {

@@ -62,9 +62,10 @@ std::string pickProvider(const bj::array& strategy, const std::map<std::string, 
 std::map<std::string, int64_t> Ecs::providerCounts(const std::string& cluster_name,
                                                    const std::string& service_name) const {
   std::map<std::string, int64_t> counts;
-  for (const auto& [_, other] : tasks_)
-    if (other.cluster_name == cluster_name && other.service_name == service_name && isLive(other.doc))
+  forEachTaskInCluster(cluster_name, [&](const Task& other) {
+    if (other.service_name == service_name && isLive(other.doc))
       ++counts[json::stringOr(other.doc, "capacityProviderName")];
+  });
   return counts;
 }
 
@@ -214,9 +215,8 @@ Result<bj::value> Ecs::runTask(const bj::object& in, const CallContext& ctx) {
   BERTH_TRY(commit(batch));
   bj::array out;
   for (auto& t : created) {
-    std::string task_arn = json::stringOr(t.doc, "taskArn");
     out.push_back(taskView(t, true));
-    tasks_[task_arn] = std::move(t);
+    insertTask(std::move(t));
   }
   // Launch after the response is decided: the fake agent's events are
   // posted, so they apply after this call returns.
@@ -317,9 +317,10 @@ Result<bj::value> Ecs::listTasks(const bj::object& in, const CallContext&) {
   bj::array arns;
   bool more = false;
   std::string last;
-  for (auto it = after.empty() ? tasks_.begin() : tasks_.upper_bound(after); it != tasks_.end(); ++it) {
+  std::string prefix = taskArnPrefix(cluster_name);
+  for (auto it = after.empty() ? tasks_.lower_bound(prefix) : tasks_.upper_bound(after);
+       it != tasks_.end() && it->first.starts_with(prefix); ++it) {
     const Task& t = it->second;
-    if (t.cluster_name != cluster_name) continue;
     if (json::stringOr(t.doc, "desiredStatus") != desired) continue;
     if (!family.empty() && familyOf(t.doc) != family) continue;
     if (!started_by.empty() && json::stringOr(t.doc, "startedBy") != started_by) continue;
@@ -439,7 +440,7 @@ void Ecs::pruneStopped() {
     }
   }
   if (batch.empty() || !commit(batch)) return;
-  for (const auto& a : gone) tasks_.erase(a);
+  for (const auto& a : gone) eraseTask(a);
 }
 
 }  // namespace berth::ecs

@@ -1,5 +1,8 @@
 #include "common/random.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <set>
 
 #include <gtest/gtest.h>
@@ -33,6 +36,30 @@ TEST(RandomTest, BelowCoversTheRangeAndStaysInIt) {
   }
   EXPECT_EQ(seen.size(), 7u);
   EXPECT_EQ(randomBelow(0), 0u);
+}
+
+TEST(RandomTest, UuidsDifferAcrossFork) {
+  (void)randomUuid();  // seed this thread's generator before the fork
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::string child = randomUuid();
+    ssize_t n = write(fds[1], child.data(), child.size());
+    _exit(n == static_cast<ssize_t>(child.size()) ? 0 : 1);
+  }
+  std::string parent = randomUuid();
+  char buf[36];
+  ASSERT_EQ(read(fds[0], buf, sizeof buf), 36);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(fds[0]);
+  close(fds[1]);
+  EXPECT_NE(parent, std::string(buf, 36));
+  std::set<std::string> many;
+  for (int i = 0; i < 10000; ++i) many.insert(randomUuid());
+  EXPECT_EQ(many.size(), 10000u);
 }
 
 }  // namespace
