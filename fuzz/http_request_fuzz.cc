@@ -31,13 +31,10 @@ struct World {
   std::deque<agent::TaskEvent> events;
   agent::FakeAgent agent{clock, [this](agent::TaskEvent e) { events.push_back(std::move(e)); }};
   api::InlineService ecs_service{"ecs", [this](const api::AwsCall& call) { return api::invokeEcs(ecs, call); }};
-  api::InlineService ec2_service{"ec2", [this](const api::AwsCall& call) {
-                                   return api::invokeEc2(network, "000000000000", call);
-                                 }};
-  api::FrontDoor front_door{api::FrontDoorOptions{aws::AuthMode::kOff}, [](std::string_view) {
-                              return std::optional<aws::Credential>();
-                            },
-                            clock};
+  api::InlineService ec2_service{
+      "ec2", [this](const api::AwsCall& call) { return api::invokeEc2(network, "000000000000", call); }};
+  api::FrontDoor front_door{api::FrontDoorOptions{aws::AuthMode::kOff},
+                            [](std::string_view) { return std::optional<aws::Credential>(); }, clock};
   World() {
     (void)ecs.load();
     ecs.attachAgent(&agent);

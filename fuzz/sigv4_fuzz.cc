@@ -42,8 +42,7 @@ std::string_view nextLine(std::string_view& in, char separator = '\n') {
 }
 
 bool isTokenChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 bool reservedForSigner(std::string_view name) {
@@ -54,8 +53,8 @@ bool reservedForSigner(std::string_view name) {
 }
 
 [[noreturn]] void propertyFailed(const Error& error, std::string_view target) {
-  std::fprintf(stderr, "signed request rejected: %s: %s (target %.*s)\n", error.aws_type.c_str(),
-               error.message.c_str(), static_cast<int>(target.size()), target.data());
+  std::fprintf(stderr, "signed request rejected: %s: %s (target %.*s)\n", error.aws_type.c_str(), error.message.c_str(),
+               static_cast<int>(target.size()), target.data());
   std::abort();
 }
 
@@ -100,8 +99,7 @@ void checkSignThenVerify(std::string_view method, std::string_view target,
   std::vector<std::pair<std::string, std::string>> sent = in.headers;
   bool has_host = false;
   for (const auto& [n, v] : sent) {
-    if (n.size() == 4 && (n[0] | 0x20) == 'h' && (n[1] | 0x20) == 'o' && (n[2] | 0x20) == 's' &&
-        (n[3] | 0x20) == 't') {
+    if (n.size() == 4 && (n[0] | 0x20) == 'h' && (n[1] | 0x20) == 'o' && (n[2] | 0x20) == 's' && (n[3] | 0x20) == 't') {
       has_host = true;
     }
   }
@@ -189,7 +187,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)canonicalUri(target.substr(0, q), "s3");
   (void)canonicalQueryString(query, presign);
 
-  checkSignThenVerify(method, target, headers, body, presign, with_token,
-                      *parseAmzDate("20150830T123600Z"), lookup);
+  checkSignThenVerify(method, target, headers, body, presign, with_token, *parseAmzDate("20150830T123600Z"), lookup);
   return 0;
 }

@@ -11,8 +11,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   boost::json::error_code ec;
-  boost::json::value request =
-      boost::json::parse(std::string_view(reinterpret_cast<const char*>(data), size), ec);
+  boost::json::value request = boost::json::parse(std::string_view(reinterpret_cast<const char*>(data), size), ec);
   if (ec || !request.is_object()) return 0;
   const berth::ecs::TaskDefinitionContext context{"us-east-1", "123456789012", 1, 1767225600.0,
                                                   "arn:aws:iam::123456789012:root"};

@@ -43,18 +43,18 @@ struct TaskLaunch {
   boost::json::object task_definition;  // as DescribeTaskDefinition returns it
   boost::json::object overrides;        // RunTask's overrides, may be empty
   std::string subnet_id;
-  std::string subnet_cidr;              // e.g. 172.31.0.0/20
+  std::string subnet_cidr;  // e.g. 172.31.0.0/20
   std::string availability_zone;
   std::vector<std::string> security_groups;
-  std::string capacity_provider;        // FARGATE or FARGATE_SPOT
+  std::string capacity_provider;  // FARGATE or FARGATE_SPOT
 };
 
 struct ContainerState {
   std::string name;
-  std::string last_status;              // PENDING, RUNNING, STOPPED
+  std::string last_status;  // PENDING, RUNNING, STOPPED
   std::optional<int> exit_code;
   std::string reason;
-  std::string health_status;            // HEALTHY, UNHEALTHY, UNKNOWN
+  std::string health_status;  // HEALTHY, UNHEALTHY, UNKNOWN
   std::string runtime_id;
   std::string image_digest;
 };
@@ -63,18 +63,18 @@ struct TaskEvent {
   std::string task_arn;
   TaskPhase phase = TaskPhase::kProvisioning;
   WallTime at;
-  std::string private_ipv4;             // set once the network is up
+  std::string private_ipv4;  // set once the network is up
   std::string mac_address;
-  std::string health_status;            // task health: HEALTHY, UNHEALTHY, UNKNOWN
+  std::string health_status;  // task health: HEALTHY, UNHEALTHY, UNKNOWN
   std::optional<WallTime> pull_started_at, pull_stopped_at;
   // Set on kStopped (and kStopping when the agent decided to stop the task).
-  std::string stop_code;                // e.g. EssentialContainerExited, TaskFailedToStart
+  std::string stop_code;  // e.g. EssentialContainerExited, TaskFailedToStart
   std::string stopped_reason;
   std::vector<ContainerState> containers;
 };
 
 struct StopRequest {
-  std::string stop_code;                // UserInitiated, ServiceSchedulerInitiated, ...
+  std::string stop_code;  // UserInitiated, ServiceSchedulerInitiated, ...
   std::string reason;
 };
 

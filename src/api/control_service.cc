@@ -5,9 +5,8 @@
 namespace berth::api {
 
 void ControlService::call(AwsCall call, AwsDone done) {
-  boost::asio::post(executor_, [this, call = std::move(call), done = std::move(done)]() mutable {
-    done(invoke_(call));
-  });
+  boost::asio::post(executor_,
+                    [this, call = std::move(call), done = std::move(done)]() mutable { done(invoke_(call)); });
 }
 
 }  // namespace berth::api

@@ -80,8 +80,7 @@ Digest sha256(std::string_view data) {
   }
   Digest out{};
   unsigned int len = 0;
-  if (EVP_DigestInit_ex2(c.md, sha256Md(), nullptr) != 1 ||
-      EVP_DigestUpdate(c.md, data.data(), data.size()) != 1 ||
+  if (EVP_DigestInit_ex2(c.md, sha256Md(), nullptr) != 1 || EVP_DigestUpdate(c.md, data.data(), data.size()) != 1 ||
       EVP_DigestFinal_ex(c.md, out.data(), &len) != 1 || len != out.size()) {
     fatal("SHA-256");
   }
@@ -95,8 +94,7 @@ Digest hmacSha256Digest(std::string_view key, std::string_view data) {
   // EVP_MAC_init treats a null key as "keep the previous key", so an empty
   // key must still be passed as a non-null pointer.
   static const unsigned char kEmptyKey[1] = {0};
-  const unsigned char* key_bytes =
-      key.empty() ? kEmptyKey : reinterpret_cast<const unsigned char*>(key.data());
+  const unsigned char* key_bytes = key.empty() ? kEmptyKey : reinterpret_cast<const unsigned char*>(key.data());
   Digest out{};
   size_t len = 0;
   if (EVP_MAC_init(ctx, key_bytes, key.size(), nullptr) != 1 ||

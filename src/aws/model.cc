@@ -45,15 +45,22 @@ std::optional<double> numberAt(const bj::object& obj, std::string_view key) {
 
 std::optional<ShapeType> parseShapeType(std::string_view name) {
   static constexpr std::pair<std::string_view, ShapeType> kTypes[] = {
-      {"structure", ShapeType::kStructure}, {"list", ShapeType::kList},
-      {"map", ShapeType::kMap},             {"string", ShapeType::kString},
-      {"integer", ShapeType::kInteger},     {"long", ShapeType::kLong},
-      {"boolean", ShapeType::kBoolean},     {"double", ShapeType::kDouble},
-      {"float", ShapeType::kFloat},         {"timestamp", ShapeType::kTimestamp},
+      {"structure", ShapeType::kStructure},
+      {"list", ShapeType::kList},
+      {"map", ShapeType::kMap},
+      {"string", ShapeType::kString},
+      {"integer", ShapeType::kInteger},
+      {"long", ShapeType::kLong},
+      {"boolean", ShapeType::kBoolean},
+      {"double", ShapeType::kDouble},
+      {"float", ShapeType::kFloat},
+      {"timestamp", ShapeType::kTimestamp},
       {"blob", ShapeType::kBlob},
       // Types botocore knows that none of berth's models use today.
-      {"character", ShapeType::kString},    {"byte", ShapeType::kInteger},
-      {"short", ShapeType::kInteger},       {"bigInteger", ShapeType::kLong},
+      {"character", ShapeType::kString},
+      {"byte", ShapeType::kInteger},
+      {"short", ShapeType::kInteger},
+      {"bigInteger", ShapeType::kLong},
       {"bigDecimal", ShapeType::kDouble},
   };
   for (const auto& [n, t] : kTypes) {
@@ -108,28 +115,44 @@ std::unexpected<Error> modelError(std::string_view id, std::string what) {
 
 const char* protocolName(Protocol protocol) {
   switch (protocol) {
-    case Protocol::kJson: return "json";
-    case Protocol::kQuery: return "query";
-    case Protocol::kEc2: return "ec2";
-    case Protocol::kRestJson: return "rest-json";
-    case Protocol::kRestXml: return "rest-xml";
+    case Protocol::kJson:
+      return "json";
+    case Protocol::kQuery:
+      return "query";
+    case Protocol::kEc2:
+      return "ec2";
+    case Protocol::kRestJson:
+      return "rest-json";
+    case Protocol::kRestXml:
+      return "rest-xml";
   }
   return "unknown";
 }
 
 const char* shapeTypeName(ShapeType type) {
   switch (type) {
-    case ShapeType::kStructure: return "structure";
-    case ShapeType::kList: return "list";
-    case ShapeType::kMap: return "map";
-    case ShapeType::kString: return "string";
-    case ShapeType::kInteger: return "integer";
-    case ShapeType::kLong: return "long";
-    case ShapeType::kBoolean: return "boolean";
-    case ShapeType::kDouble: return "double";
-    case ShapeType::kFloat: return "float";
-    case ShapeType::kTimestamp: return "timestamp";
-    case ShapeType::kBlob: return "blob";
+    case ShapeType::kStructure:
+      return "structure";
+    case ShapeType::kList:
+      return "list";
+    case ShapeType::kMap:
+      return "map";
+    case ShapeType::kString:
+      return "string";
+    case ShapeType::kInteger:
+      return "integer";
+    case ShapeType::kLong:
+      return "long";
+    case ShapeType::kBoolean:
+      return "boolean";
+    case ShapeType::kDouble:
+      return "double";
+    case ShapeType::kFloat:
+      return "float";
+    case ShapeType::kTimestamp:
+      return "timestamp";
+    case ShapeType::kBlob:
+      return "blob";
   }
   return "unknown";
 }
@@ -149,8 +172,8 @@ const ShapeModel* findShape(const std::vector<ShapeModel>& sorted, std::string_v
   return it != sorted.end() && it->name == name ? &*it : nullptr;
 }
 
-Status resolveRef(const std::vector<ShapeModel>& shapes, std::string_view id, const bj::object& ref,
-                  std::string name, MemberModel& out) {
+Status resolveRef(const std::vector<ShapeModel>& shapes, std::string_view id, const bj::object& ref, std::string name,
+                  MemberModel& out) {
   std::string target = stringAt(ref, "shape");
   const ShapeModel* shape = findShape(shapes, target);
   if (!shape) return modelError(id, "unknown shape '" + target + "' referenced by '" + name + "'");
@@ -178,8 +201,8 @@ Status resolveRef(const std::vector<ShapeModel>& shapes, std::string_view id, co
 // reserved up front and sorted by name, so the pointers in MemberModel stay
 // valid and lookups are binary searches.
 struct ServiceModel::Parsed {
-  std::vector<ShapeModel> shapes;          // sorted by name
-  std::vector<OperationModel> operations;  // sorted by name
+  std::vector<ShapeModel> shapes;                                         // sorted by name
+  std::vector<OperationModel> operations;                                 // sorted by name
   std::vector<std::pair<std::string, const ShapeModel*>> errors_by_code;  // sorted
 };
 
@@ -415,8 +438,8 @@ Result<std::unique_ptr<ServiceModel>> ServiceModel::fromMetadata(std::string_vie
   if (auto proto = parseProtocol(stringAt(meta, "protocol"))) model->protocol_mask_ |= bit(*proto);
   // botocore's PRIORITY_ORDERED_SUPPORTED_PROTOCOLS, less the ones berth
   // does not speak.
-  static constexpr Protocol kPriority[] = {Protocol::kJson, Protocol::kRestJson, Protocol::kRestXml,
-                                           Protocol::kQuery, Protocol::kEc2};
+  static constexpr Protocol kPriority[] = {Protocol::kJson, Protocol::kRestJson, Protocol::kRestXml, Protocol::kQuery,
+                                           Protocol::kEc2};
   bool found = false;
   for (Protocol p : kPriority) {
     if (model->protocol_mask_ & bit(p)) {

@@ -58,14 +58,14 @@ struct ShapeModel;
 // value. Carries the serialization traits that the reference sets, merged
 // with the referenced shape's own (the reference wins), as botocore does.
 struct MemberModel {
-  std::string name;                 // member name: the JSON key
+  std::string name;  // member name: the JSON key
   const ShapeModel* shape = nullptr;
-  std::string location_name;        // locationName: XML element / query key
-  std::string query_name;           // queryName (EC2 input)
-  std::string location;             // REST: "header", "uri", "querystring", ...
-  std::string xml_namespace;        // xmlNamespace.uri
+  std::string location_name;  // locationName: XML element / query key
+  std::string query_name;     // queryName (EC2 input)
+  std::string location;       // REST: "header", "uri", "querystring", ...
+  std::string xml_namespace;  // xmlNamespace.uri
   TimestampFormat timestamp_format = TimestampFormat::kDefault;
-  bool required = false;            // listed in the parent's "required"
+  bool required = false;  // listed in the parent's "required"
   bool flattened = false;
   bool xml_attribute = false;
   bool idempotency_token = false;
@@ -105,9 +105,7 @@ struct ShapeModel {
 
   // The structure member named `name`, or nullptr.
   const MemberModel* findMember(std::string_view member_name) const;
-  bool isScalar() const {
-    return type != ShapeType::kStructure && type != ShapeType::kList && type != ShapeType::kMap;
-  }
+  bool isScalar() const { return type != ShapeType::kStructure && type != ShapeType::kList && type != ShapeType::kMap; }
 };
 
 struct OperationModel {
@@ -155,13 +153,13 @@ class ServiceModel {
   Protocol protocol() const { return protocol_; }
   // Whether the model lists `protocol` (CloudWatch: JSON and Query).
   bool speaks(Protocol protocol) const;
-  const std::string& jsonVersion() const { return json_version_; }   // "1.1", "1.0" or ""
+  const std::string& jsonVersion() const { return json_version_; }  // "1.1", "1.0" or ""
   const std::string& targetPrefix() const { return target_prefix_; }
-  const std::string& signingName() const { return signing_name_; }   // defaults to endpointPrefix
+  const std::string& signingName() const { return signing_name_; }  // defaults to endpointPrefix
   const std::string& endpointPrefix() const { return endpoint_prefix_; }
   const std::string& apiVersion() const { return api_version_; }
   const std::string& xmlNamespace() const { return xml_namespace_; }
-  const std::string& serviceId() const { return service_id_; }       // "ECS", "CloudWatch Logs"
+  const std::string& serviceId() const { return service_id_; }  // "ECS", "CloudWatch Logs"
   const std::string& botocoreVersion() const { return botocore_version_; }
   // awsQueryCompatible: JSON errors also carry the Query error code.
   bool awsQueryCompatible() const { return aws_query_compatible_; }
@@ -199,7 +197,7 @@ class ServiceModel {
   std::string botocore_version_;
   bool aws_query_compatible_ = false;
 
-  std::string_view json_;     // the model text; owned_json_ or embedded
+  std::string_view json_;  // the model text; owned_json_ or embedded
   std::string owned_json_;
   mutable std::once_flag parse_once_;
   mutable std::unique_ptr<Parsed> parsed_;

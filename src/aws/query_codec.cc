@@ -163,7 +163,8 @@ class QueryDecoder {
   Result<std::optional<bj::value>> list(const MemberModel& m, const std::string& key) {
     const ShapeModel& shape = *m.shape;
     std::string base = key;
-    if (!ec2_ && !m.flattened) base = join(key, shape.member.location_name.empty() ? "member" : shape.member.location_name);
+    if (!ec2_ && !m.flattened)
+      base = join(key, shape.member.location_name.empty() ? "member" : shape.member.location_name);
     std::set<uint64_t> found = indices(base);
     if (found.empty()) {
       // Query sends an empty list as `Name=`.
@@ -256,14 +257,28 @@ void appendEscaped(std::string& out, std::string_view s) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&apos;"; break;
-        case '\r': out += "&#13;"; break;
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += "&quot;";
+          break;
+        case '\'':
+          out += "&apos;";
+          break;
+        case '\r':
+          out += "&#13;";
+          break;
         case '\t':
-        case '\n': out += static_cast<char>(c); break;
+        case '\n':
+          out += static_cast<char>(c);
+          break;
         default:
           if (c < 0x20) {
             out += kReplacement;
@@ -291,8 +306,8 @@ void appendEscaped(std::string& out, std::string_view s) {
     }
     if (valid) {
       static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
-      valid = cp >= kMinForLength[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF) && cp != 0xFFFE &&
-              cp != 0xFFFF;
+      valid =
+          cp >= kMinForLength[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF) && cp != 0xFFFE && cp != 0xFFFF;
     }
     if (valid) {
       out.append(s.substr(i, len));
@@ -445,12 +460,18 @@ class XmlWriter {
         break;
     }
     switch (v.kind()) {
-      case bj::kind::string: return std::string(v.get_string());
-      case bj::kind::bool_: return v.get_bool() ? "true" : "false";
-      case bj::kind::int64: return std::to_string(v.get_int64());
-      case bj::kind::uint64: return std::to_string(v.get_uint64());
-      case bj::kind::double_: return formatDouble(v.get_double());
-      default: return bj::serialize(v);
+      case bj::kind::string:
+        return std::string(v.get_string());
+      case bj::kind::bool_:
+        return v.get_bool() ? "true" : "false";
+      case bj::kind::int64:
+        return std::to_string(v.get_int64());
+      case bj::kind::uint64:
+        return std::to_string(v.get_uint64());
+      case bj::kind::double_:
+        return formatDouble(v.get_double());
+      default:
+        return bj::serialize(v);
     }
   }
 
@@ -474,8 +495,7 @@ Result<QueryParams> parseFormUrlEncoded(std::string_view text) {
   return out;
 }
 
-Result<bj::object> decodeQueryInput(const ServiceModel& service, const OperationModel& op,
-                                    const QueryParams& params) {
+Result<bj::object> decodeQueryInput(const ServiceModel& service, const OperationModel& op, const QueryParams& params) {
   QueryDecoder decoder(service, op, params);
   bj::object input = BERTH_TRY(decoder.decode());
   BERTH_TRY(validateInput(service, op, input));

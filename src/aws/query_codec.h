@@ -58,8 +58,8 @@ Result<boost::json::object> decodeQueryInput(const ServiceModel& service, const 
 //   Query: <OpResponse xmlns="ns"><OpResult>...</OpResult>
 //          <ResponseMetadata><RequestId>id</RequestId></ResponseMetadata></OpResponse>
 //   EC2:   <OpResponse xmlns="ns"><requestId>id</requestId>...</OpResponse>
-std::string encodeQueryOutput(const ServiceModel& service, const OperationModel& op,
-                              const boost::json::value& output, std::string_view request_id);
+std::string encodeQueryOutput(const ServiceModel& service, const OperationModel& op, const boost::json::value& output,
+                              std::string_view request_id);
 
 // The XML body of an error response.
 //   Query: <ErrorResponse xmlns="ns"><Error><Type>Sender</Type><Code>..</Code>

@@ -101,8 +101,7 @@ bool isBase64(std::string_view s) {
   size_t pad = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-                 c == '/';
+    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
     if (c == '=') {
       ++pad;
       continue;
@@ -164,10 +163,14 @@ bool violatesPattern(const ShapeModel& shape, std::string_view value) {
 
 const char* tokenName(const bj::value& v) {
   switch (v.kind()) {
-    case bj::kind::string: return "STRING_VALUE";
-    case bj::kind::bool_: return v.get_bool() ? "TRUE_VALUE" : "FALSE_VALUE";
-    case bj::kind::null: return "NULL_VALUE";
-    default: return "NUMBER_VALUE";
+    case bj::kind::string:
+      return "STRING_VALUE";
+    case bj::kind::bool_:
+      return v.get_bool() ? "TRUE_VALUE" : "FALSE_VALUE";
+    case bj::kind::null:
+      return "NULL_VALUE";
+    default:
+      return "NUMBER_VALUE";
   }
 }
 
@@ -178,15 +181,24 @@ struct JavaType {
 
 JavaType javaType(ShapeType type) {
   switch (type) {
-    case ShapeType::kString: return {"a", "String"};
-    case ShapeType::kInteger: return {"an", "Integer"};
-    case ShapeType::kLong: return {"a", "Long"};
-    case ShapeType::kBoolean: return {"a", "Boolean"};
-    case ShapeType::kDouble: return {"a", "Double"};
-    case ShapeType::kFloat: return {"a", "Float"};
-    case ShapeType::kTimestamp: return {"a", "Date"};
-    case ShapeType::kBlob: return {"a", "ByteBuffer"};
-    default: return {"a", "Object"};
+    case ShapeType::kString:
+      return {"a", "String"};
+    case ShapeType::kInteger:
+      return {"an", "Integer"};
+    case ShapeType::kLong:
+      return {"a", "Long"};
+    case ShapeType::kBoolean:
+      return {"a", "Boolean"};
+    case ShapeType::kDouble:
+      return {"a", "Double"};
+    case ShapeType::kFloat:
+      return {"a", "Float"};
+    case ShapeType::kTimestamp:
+      return {"a", "Date"};
+    case ShapeType::kBlob:
+      return {"a", "ByteBuffer"};
+    default:
+      return {"a", "Object"};
   }
 }
 
@@ -246,8 +258,8 @@ class Deserializer {
           return bj::value(d);
         }
         // Clients send non-finite floats as these strings.
-        if (v.is_string() && (v.get_string() == "NaN" || v.get_string() == "Infinity" ||
-                              v.get_string() == "-Infinity")) {
+        if (v.is_string() &&
+            (v.get_string() == "NaN" || v.get_string() == "Infinity" || v.get_string() == "-Infinity")) {
           return v;
         }
         return mismatch(shape, v);
@@ -294,18 +306,22 @@ class Deserializer {
     if (v.is_object()) return serializationError("Start of structure or map found where not expected.");
     if (v.is_array()) return serializationError("Start of list found where not expected");
     switch (shape.type) {
-      case ShapeType::kStructure: return serializationError("Expected null");
-      case ShapeType::kList: return serializationError("Expected list or null");
-      case ShapeType::kMap: return serializationError("Expected map or null");
-      default: return conversion(v, shape.type);
+      case ShapeType::kStructure:
+        return serializationError("Expected null");
+      case ShapeType::kList:
+        return serializationError("Expected list or null");
+      case ShapeType::kMap:
+        return serializationError("Expected map or null");
+      default:
+        return conversion(v, shape.type);
     }
   }
 
   Result<bj::value> integer(const ShapeModel& shape, const bj::value& v) const {
-    const int64_t lo = shape.type == ShapeType::kInteger ? std::numeric_limits<int32_t>::min()
-                                                         : std::numeric_limits<int64_t>::min();
-    const int64_t hi = shape.type == ShapeType::kInteger ? std::numeric_limits<int32_t>::max()
-                                                         : std::numeric_limits<int64_t>::max();
+    const int64_t lo =
+        shape.type == ShapeType::kInteger ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int64_t>::min();
+    const int64_t hi =
+        shape.type == ShapeType::kInteger ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int64_t>::max();
     if (v.is_int64()) {
       int64_t n = v.get_int64();
       if (n >= lo && n <= hi) return v;
@@ -314,8 +330,8 @@ class Deserializer {
       if (n <= static_cast<uint64_t>(hi)) return bj::value(static_cast<int64_t>(n));
     } else if (v.is_double()) {
       double d = std::trunc(v.get_double());
-      if (std::isfinite(d) && d >= static_cast<double>(lo) && d <= static_cast<double>(hi) &&
-          d < 9.2e18 && d > -9.2e18) {
+      if (std::isfinite(d) && d >= static_cast<double>(lo) && d <= static_cast<double>(hi) && d < 9.2e18 &&
+          d > -9.2e18) {
         return bj::value(static_cast<int64_t>(d));
       }
     } else {
@@ -345,12 +361,24 @@ constexpr size_t kMaxRenderedValue = 1024;
 
 void renderRaw(const bj::value& v, std::string& out) {
   switch (v.kind()) {
-    case bj::kind::string: out += v.get_string(); break;
-    case bj::kind::null: out += "null"; break;
-    case bj::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
-    case bj::kind::int64: out += std::to_string(v.get_int64()); break;
-    case bj::kind::uint64: out += std::to_string(v.get_uint64()); break;
-    case bj::kind::double_: out += fmt::format("{}", v.get_double()); break;
+    case bj::kind::string:
+      out += v.get_string();
+      break;
+    case bj::kind::null:
+      out += "null";
+      break;
+    case bj::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      break;
+    case bj::kind::int64:
+      out += std::to_string(v.get_int64());
+      break;
+    case bj::kind::uint64:
+      out += std::to_string(v.get_uint64());
+      break;
+    case bj::kind::double_:
+      out += fmt::format("{}", v.get_double());
+      break;
     case bj::kind::array: {
       out += '[';
       bool first = true;
@@ -561,19 +589,18 @@ Error violationError(const InputRules& rules, const OperationModel* op, const st
       }
       break;
     case MessageStyle::kEcr:
-      err.message = fmt::format("Invalid parameter at '{}' failed to satisfy constraint: '{}'", first.path,
-                                first.constraint);
+      err.message =
+          fmt::format("Invalid parameter at '{}' failed to satisfy constraint: '{}'", first.path, first.constraint);
       break;
     case MessageStyle::kEc2:
       if (first.kind == ViolationKind::kNull) {
         err.aws_type = "MissingParameter";
-        err.message = "The request must contain the parameter " +
-                      (first.wire_name.empty() ? first.path : first.wire_name);
+        err.message =
+            "The request must contain the parameter " + (first.wire_name.empty() ? first.path : first.wire_name);
       } else {
         std::string raw = first.value.size() >= 2 ? first.value.substr(1, first.value.size() - 2) : first.value;
         err.message = fmt::format("Value ({}) for parameter {} is invalid. Parameter {}", raw,
-                                  first.wire_name.empty() ? first.path : lowerFirst(first.wire_name),
-                                  first.constraint);
+                                  first.wire_name.empty() ? first.path : lowerFirst(first.wire_name), first.constraint);
       }
       break;
   }
@@ -616,7 +643,8 @@ class OutputChecker {
           if (item) ++set;
           if (m.required && !item) return problem(join(path, m.name), "required member missing");
         }
-        if (shape.is_union && set != 1) return problem(path, fmt::format("union {} must have exactly one member set", shape.name));
+        if (shape.is_union && set != 1)
+          return problem(path, fmt::format("union {} must have exactly one member set", shape.name));
         return {};
       }
       case ShapeType::kList: {
@@ -657,7 +685,8 @@ class OutputChecker {
       case ShapeType::kInteger:
       case ShapeType::kLong: {
         if (!v.is_int64() && !v.is_uint64()) {
-          return problem(path, fmt::format("expected {} (a JSON integer), got {}", shapeTypeName(shape.type), kindName(v)));
+          return problem(path,
+                         fmt::format("expected {} (a JSON integer), got {}", shapeTypeName(shape.type), kindName(v)));
         }
         if (shape.type == ShapeType::kInteger) {
           bool fits = v.is_int64() ? v.get_int64() >= std::numeric_limits<int32_t>::min() &&
@@ -702,14 +731,21 @@ class OutputChecker {
 
   static const char* kindName(const bj::value& v) {
     switch (v.kind()) {
-      case bj::kind::null: return "null";
-      case bj::kind::bool_: return "boolean";
+      case bj::kind::null:
+        return "null";
+      case bj::kind::bool_:
+        return "boolean";
       case bj::kind::int64:
-      case bj::kind::uint64: return "integer";
-      case bj::kind::double_: return "double";
-      case bj::kind::string: return "string";
-      case bj::kind::array: return "array";
-      case bj::kind::object: return "object";
+      case bj::kind::uint64:
+        return "integer";
+      case bj::kind::double_:
+        return "double";
+      case bj::kind::string:
+        return "string";
+      case bj::kind::array:
+        return "array";
+      case bj::kind::object:
+        return "object";
     }
     return "unknown";
   }
@@ -725,8 +761,10 @@ class OutputChecker {
   }
 
   Status range(const ShapeModel& shape, double d, const std::string& path) {
-    if (shape.min && d < *shape.min) return problem(path, fmt::format("{} is below the minimum {}", d, formatBound(*shape.min)));
-    if (shape.max && d > *shape.max) return problem(path, fmt::format("{} is above the maximum {}", d, formatBound(*shape.max)));
+    if (shape.min && d < *shape.min)
+      return problem(path, fmt::format("{} is below the minimum {}", d, formatBound(*shape.min)));
+    if (shape.max && d > *shape.max)
+      return problem(path, fmt::format("{} is above the maximum {}", d, formatBound(*shape.max)));
     return {};
   }
 
@@ -812,8 +850,8 @@ std::optional<double> parseIso8601(std::string_view s) {
   double fraction = 0;
   int offset_seconds = 0;
   if (pos < s.size()) {
-    if ((s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') || !digits(s, pos + 1, 2, hour) ||
-        pos + 3 >= s.size() || s[pos + 3] != ':' || !digits(s, pos + 4, 2, minute)) {
+    if ((s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') || !digits(s, pos + 1, 2, hour) || pos + 3 >= s.size() ||
+        s[pos + 3] != ':' || !digits(s, pos + 4, 2, minute)) {
       return std::nullopt;
     }
     pos += 6;

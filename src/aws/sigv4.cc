@@ -32,18 +32,12 @@ std::unexpected<Error> authError(std::string_view aws_type, std::string message)
 
 // ---- character helpers (ASCII only; locale-independent) --------------------
 
-bool isAlnum(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+bool isAlnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
-bool isUnreserved(unsigned char c) {
-  return isAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
+bool isUnreserved(unsigned char c) { return isAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
 
 // The whitespace botocore collapses in header values (Python's str.split()).
-bool isSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
+bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
 
 char toLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -64,8 +58,7 @@ int hexValue(char c) {
 
 bool isLowerHex64(std::string_view s) {
   if (s.size() != 64) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 bool isHex64(std::string_view s) {
@@ -262,8 +255,7 @@ void appendCollapsed(std::string& out, std::string_view value) {
   }
 }
 
-void appendCanonicalHeaders(std::string& out, const HeaderViews& headers,
-                            std::string_view signed_headers) {
+void appendCanonicalHeaders(std::string& out, const HeaderViews& headers, std::string_view signed_headers) {
   forEachPiece(signed_headers, ';', [&](std::string_view name) {
     for (char c : name) out += toLower(c);
     out += ':';
@@ -279,9 +271,8 @@ void appendCanonicalHeaders(std::string& out, const HeaderViews& headers,
 }
 
 void appendCanonicalRequest(std::string& out, std::string_view method, std::string_view target,
-                            const HeaderViews& headers, std::string_view signed_headers,
-                            std::string_view payload_hash, std::string_view service,
-                            bool presigned) {
+                            const HeaderViews& headers, std::string_view signed_headers, std::string_view payload_hash,
+                            std::string_view service, bool presigned) {
   SplitTarget t = splitTarget(target);
   out += method;
   out += '\n';
@@ -316,8 +307,7 @@ void appendStringToSign(std::string& out, std::string_view amz_date, std::string
 // keeps the structure trivial; a miss only costs four HMACs.
 class SigningKeyCache {
  public:
-  Digest get(std::string_view secret, std::string_view date, std::string_view region,
-             std::string_view service) {
+  Digest get(std::string_view secret, std::string_view date, std::string_view region, std::string_view service) {
     // Region and service are validated to [a-z0-9-], so NUL separators keep
     // the key unambiguous; the secret goes last since it may hold any byte.
     thread_local std::string key;
@@ -348,8 +338,8 @@ SigningKeyCache& signingKeyCache() {
   return *cache;
 }
 
-std::string computeSignature(std::string_view secret, const CredentialScope& scope,
-                             std::string_view amz_date, std::string_view canonical_request) {
+std::string computeSignature(std::string_view secret, const CredentialScope& scope, std::string_view amz_date,
+                             std::string_view canonical_request) {
   Digest key = signingKeyCache().get(secret, scope.date, scope.region, scope.service);
   std::string scope_text;
   scope_text.reserve(64);
@@ -358,17 +348,15 @@ std::string computeSignature(std::string_view secret, const CredentialScope& sco
   std::string to_sign;
   to_sign.reserve(200);
   appendStringToSign(to_sign, amz_date, scope_text, sha256(canonical_request));
-  Digest sig = hmacSha256Digest(
-      std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), to_sign);
+  Digest sig = hmacSha256Digest(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), to_sign);
   return hexEncode(sig);
 }
 
 // ---- verification ----------------------------------------------------------
 
 bool validScopeName(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
+  return !s.empty() && std::all_of(s.begin(), s.end(),
+                                   [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
 }
 
 bool signsHost(std::string_view signed_headers) {
@@ -396,18 +384,16 @@ std::string windowText(int64_t seconds) {
   return fmt::format("{} sec", seconds);
 }
 
-Status checkDateWindow(std::string_view date_text, WallTime date, WallTime now,
-                       std::chrono::seconds valid_for) {
+Status checkDateWindow(std::string_view date_text, WallTime date, WallTime now, std::chrono::seconds valid_for) {
   if (date < now - valid_for) {
     return authError(kInvalidSignatureException,
-                     fmt::format("Signature expired: {} is now earlier than {} ({} - {}.)",
-                                 date_text, formatAmzDate(now - valid_for), formatAmzDate(now),
-                                 windowText(valid_for.count())));
+                     fmt::format("Signature expired: {} is now earlier than {} ({} - {}.)", date_text,
+                                 formatAmzDate(now - valid_for), formatAmzDate(now), windowText(valid_for.count())));
   }
   if (date > now + kMaxClockSkew) {
     return authError(kInvalidSignatureException,
-                     fmt::format("Signature not yet current: {} is still later than {} ({} + {}.)",
-                                 date_text, formatAmzDate(now + kMaxClockSkew), formatAmzDate(now),
+                     fmt::format("Signature not yet current: {} is still later than {} ({} + {}.)", date_text,
+                                 formatAmzDate(now + kMaxClockSkew), formatAmzDate(now),
                                  windowText(std::chrono::seconds(kMaxClockSkew).count())));
   }
   return {};
@@ -427,8 +413,7 @@ Result<int64_t> parseExpires(std::string_view text) {
   return value;
 }
 
-Result<std::string> payloadHash(const SignedRequest& request, std::string_view service,
-                                bool presigned) {
+Result<std::string> payloadHash(const SignedRequest& request, std::string_view service, bool presigned) {
   bool s3 = service == "s3";
   std::optional<std::string> declared;
   for (const auto& [n, v] : request.headers) {
@@ -454,8 +439,7 @@ Result<std::string> payloadHash(const SignedRequest& request, std::string_view s
   return *declared;
 }
 
-VerifiedIdentity makeIdentity(const CredentialScope& scope, std::string account_id,
-                              std::string principal_arn) {
+VerifiedIdentity makeIdentity(const CredentialScope& scope, std::string account_id, std::string principal_arn) {
   VerifiedIdentity id;
   id.access_key_id = std::string(scope.access_key_id);
   id.account_id = std::move(account_id);
@@ -465,9 +449,8 @@ VerifiedIdentity makeIdentity(const CredentialScope& scope, std::string account_
   return id;
 }
 
-Result<VerifiedIdentity> verifyParams(const SignedRequest& request, const AuthParams& p,
-                                      const CredentialLookup& lookup, WallTime now, AuthMode mode,
-                                      std::string_view default_account_id) {
+Result<VerifiedIdentity> verifyParams(const SignedRequest& request, const AuthParams& p, const CredentialLookup& lookup,
+                                      WallTime now, AuthMode mode, std::string_view default_account_id) {
   std::optional<WallTime> date = parseAmzDate(p.date);
   if (!date) {
     return authError(kIncompleteSignatureException,
@@ -489,9 +472,9 @@ Result<VerifiedIdentity> verifyParams(const SignedRequest& request, const AuthPa
     return authError(kInvalidSignatureException, std::string(kMsgHostNotSigned));
   }
   if (p.algorithm != kSigV4Algorithm) {
-    return authError(kIncompleteSignatureException,
-                     fmt::format("Unsupported AWS 'algorithm': '{}' (only AWS4-HMAC-SHA256 for now).",
-                                 printable(p.algorithm)));
+    return authError(
+        kIncompleteSignatureException,
+        fmt::format("Unsupported AWS 'algorithm': '{}' (only AWS4-HMAC-SHA256 for now).", printable(p.algorithm)));
   }
   Result<CredentialScope> parsed_scope = parseCredentialScope(p.credential);
   if (!parsed_scope) return std::unexpected(std::move(parsed_scope).error());
@@ -499,17 +482,14 @@ Result<VerifiedIdentity> verifyParams(const SignedRequest& request, const AuthPa
 
   std::string problems;
   if (!validScopeName(scope.region)) {
-    problems += fmt::format("Credential should be scoped to a valid region, not '{}'. ",
-                            printable(scope.region));
+    problems += fmt::format("Credential should be scoped to a valid region, not '{}'. ", printable(scope.region));
   }
   if (!validScopeName(scope.service)) {
-    problems += fmt::format("Credential should be scoped to correct service: '{}'. ",
-                            printable(scope.service));
+    problems += fmt::format("Credential should be scoped to correct service: '{}'. ", printable(scope.service));
   }
   if (scope.terminator != kTerminator) {
-    problems += fmt::format(
-        "Credential should be scoped with a valid terminator: 'aws4_request', not '{}'. ",
-        printable(scope.terminator));
+    problems += fmt::format("Credential should be scoped with a valid terminator: 'aws4_request', not '{}'. ",
+                            printable(scope.terminator));
   }
   std::string_view http_day = p.date.substr(0, 8);
   if (scope.date != http_day) {
@@ -534,8 +514,7 @@ Result<VerifiedIdentity> verifyParams(const SignedRequest& request, const AuthPa
       return authError(kInvalidSignatureException, std::string(kMsgSignatureMismatch));
     }
     if (credential) {
-      return makeIdentity(scope, std::move(credential->account_id),
-                          std::move(credential->principal_arn));
+      return makeIdentity(scope, std::move(credential->account_id), std::move(credential->principal_arn));
     }
     return makeIdentity(scope, std::string(default_account_id),
                         fmt::format("arn:aws:iam::{}:root", default_account_id));
@@ -548,10 +527,9 @@ Result<VerifiedIdentity> verifyParams(const SignedRequest& request, const AuthPa
 
   std::string canonical;
   canonical.reserve(256 + request.target.size() + 64 * request.headers.size());
-  appendCanonicalRequest(canonical, request.method, request.target, request.headers,
-                         p.signed_headers, *payload, scope.service, p.presigned);
-  std::string expected =
-      computeSignature(credential->secret_access_key, scope, p.date, canonical);
+  appendCanonicalRequest(canonical, request.method, request.target, request.headers, p.signed_headers, *payload,
+                         scope.service, p.presigned);
+  std::string expected = computeSignature(credential->secret_access_key, scope, p.date, canonical);
   if (!constantTimeEquals(expected, p.signature)) {
     return authError(kInvalidSignatureException, std::string(kMsgSignatureMismatch));
   }
@@ -567,8 +545,7 @@ Result<VerifiedIdentity> verifyParams(const SignedRequest& request, const AuthPa
     // A token with a long-term key matches nothing AWS issued either.
     return authError(kUnrecognizedClientException, std::string(kMsgInvalidToken));
   }
-  return makeIdentity(scope, std::move(credential->account_id),
-                      std::move(credential->principal_arn));
+  return makeIdentity(scope, std::move(credential->account_id), std::move(credential->principal_arn));
 }
 
 struct ParsedAuthorization {
@@ -625,8 +602,8 @@ Result<ParsedAuthorization> parseAuthorizationFields(std::string_view value) {
 }
 
 Result<VerifiedIdentity> verifyPresigned(const SignedRequest& request, std::string_view raw_query,
-                                         const CredentialLookup& lookup, WallTime now,
-                                         AuthMode mode, std::string_view default_account_id) {
+                                         const CredentialLookup& lookup, WallTime now, AuthMode mode,
+                                         std::string_view default_account_id) {
   PresignedQuery q = parsePresignedQuery(raw_query);
   std::string missing;
   auto require = [&](const std::string& value, std::string_view name) {
@@ -667,8 +644,7 @@ Result<AuthorizationHeader> parseAuthorizationHeader(std::string_view value) {
   Result<ParsedAuthorization> parsed = parseAuthorizationFields(value);
   if (!parsed) return std::unexpected(std::move(parsed).error());
   if (!parsed->missing.empty()) {
-    return authError(kIncompleteSignatureException,
-                     parsed->missing + "Authorization=" + printable(value));
+    return authError(kIncompleteSignatureException, parsed->missing + "Authorization=" + printable(value));
   }
   return parsed->fields;
 }
@@ -708,14 +684,13 @@ bool hasPresignedQuery(std::string_view raw_query) {
 
 PresignedQuery parsePresignedQuery(std::string_view raw_query) {
   PresignedQuery q;
-  bool seen_algorithm = false, seen_credential = false, seen_date = false, seen_signed = false,
-       seen_signature = false, seen_token = false;
+  bool seen_algorithm = false, seen_credential = false, seen_date = false, seen_signed = false, seen_signature = false,
+       seen_token = false;
   forEachPiece(raw_query, '&', [&](std::string_view piece) {
     if (piece.empty()) return;
     size_t eq = piece.find('=');
     std::string key = percentDecode(piece.substr(0, eq));
-    std::string_view raw_value =
-        eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1);
+    std::string_view raw_value = eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1);
     auto take = [&](std::string& field, bool& seen) {
       if (seen) return;
       seen = true;
@@ -746,8 +721,8 @@ std::string formatAmzDate(WallTime t) {
   std::chrono::year_month_day ymd{day};
   std::chrono::hh_mm_ss<std::chrono::seconds> hms{secs - day};
   return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                     hms.hours().count(), hms.minutes().count(), hms.seconds().count());
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
+                     hms.minutes().count(), hms.seconds().count());
 }
 
 std::optional<WallTime> parseAmzDate(std::string_view text) {
@@ -761,13 +736,12 @@ std::optional<WallTime> parseAmzDate(std::string_view text) {
     return true;
   };
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!number(0, 4, year) || !number(4, 2, month) || !number(6, 2, day) ||
-      !number(9, 2, hour) || !number(11, 2, minute) || !number(13, 2, second)) {
+  if (!number(0, 4, year) || !number(4, 2, month) || !number(6, 2, day) || !number(9, 2, hour) ||
+      !number(11, 2, minute) || !number(13, 2, second)) {
     return std::nullopt;
   }
   if (hour > 23 || minute > 59 || second > 59) return std::nullopt;
-  std::chrono::year_month_day ymd{std::chrono::year(year),
-                                  std::chrono::month(static_cast<unsigned>(month)),
+  std::chrono::year_month_day ymd{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
                                   std::chrono::day(static_cast<unsigned>(day))};
   if (!ymd.ok()) return std::nullopt;
   auto tp = std::chrono::sys_days(ymd) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
@@ -791,16 +765,14 @@ std::string canonicalQueryString(std::string_view raw_query, bool presigned) {
 
 std::string canonicalRequest(std::string_view method, std::string_view target,
                              const std::vector<std::pair<std::string_view, std::string_view>>& headers,
-                             std::string_view signed_headers, std::string_view payload_hash,
-                             std::string_view service, bool presigned) {
+                             std::string_view signed_headers, std::string_view payload_hash, std::string_view service,
+                             bool presigned) {
   std::string out;
-  appendCanonicalRequest(out, method, target, headers, signed_headers, payload_hash, service,
-                         presigned);
+  appendCanonicalRequest(out, method, target, headers, signed_headers, payload_hash, service, presigned);
   return out;
 }
 
-std::string stringToSign(std::string_view amz_date, std::string_view scope,
-                         std::string_view canonical_request) {
+std::string stringToSign(std::string_view amz_date, std::string_view scope, std::string_view canonical_request) {
   std::string out;
   appendStringToSign(out, amz_date, scope, sha256(canonical_request));
   return out;
@@ -811,9 +783,7 @@ Digest deriveSigningKey(std::string_view secret, std::string_view date, std::str
   std::string seed;
   seed.reserve(4 + secret.size());
   seed.append("AWS4").append(secret);
-  auto view = [](const Digest& d) {
-    return std::string_view(reinterpret_cast<const char*>(d.data()), d.size());
-  };
+  auto view = [](const Digest& d) { return std::string_view(reinterpret_cast<const char*>(d.data()), d.size()); };
   Digest k = hmacSha256Digest(seed, date);
   k = hmacSha256Digest(view(k), region);
   k = hmacSha256Digest(view(k), service);
@@ -822,9 +792,8 @@ Digest deriveSigningKey(std::string_view secret, std::string_view date, std::str
 
 // ---- public: verification --------------------------------------------------
 
-Result<VerifiedIdentity> verifySigV4(const SignedRequest& request, const CredentialLookup& lookup,
-                                     WallTime now, AuthMode mode,
-                                     std::string_view default_account_id) {
+Result<VerifiedIdentity> verifySigV4(const SignedRequest& request, const CredentialLookup& lookup, WallTime now,
+                                     AuthMode mode, std::string_view default_account_id) {
   SplitTarget target = splitTarget(request.target);
 
   // Repeated Authorization headers are read as one comma-joined value, as
@@ -876,14 +845,13 @@ Result<VerifiedIdentity> verifySigV4(const SignedRequest& request, const Credent
 Status checkCredentialService(const VerifiedIdentity& identity, std::string_view expected_service) {
   if (identity.service == expected_service) return {};
   return authError(kInvalidSignatureException,
-                   fmt::format("Credential should be scoped to correct service: '{}'.",
-                               expected_service));
+                   fmt::format("Credential should be scoped to correct service: '{}'.", expected_service));
 }
 
 int sigv4HttpStatus(std::string_view aws_type) {
   if (aws_type == kIncompleteSignatureException || aws_type == kInvalidSignatureException ||
-      aws_type == kUnrecognizedClientException ||
-      aws_type == kMissingAuthenticationTokenException || aws_type == "IncompleteSignature") {
+      aws_type == kUnrecognizedClientException || aws_type == kMissingAuthenticationTokenException ||
+      aws_type == "IncompleteSignature") {
     return 400;
   }
   return 403;  // SignatureDoesNotMatch, InvalidClientTokenId, MissingAuthenticationToken, others
@@ -965,8 +933,8 @@ std::string signPlan(const SigningInput& input, const SigningPlan& plan, std::st
   views.reserve(plan.headers.size());
   for (const auto& [n, v] : plan.headers) views.emplace_back(n, v);
   std::string canonical;
-  appendCanonicalRequest(canonical, input.method, target, views, plan.signed_headers,
-                         plan.payload_hash, input.service, presigned);
+  appendCanonicalRequest(canonical, input.method, target, views, plan.signed_headers, plan.payload_hash, input.service,
+                         presigned);
   std::string_view day = amz_date.substr(0, 8);
   CredentialScope scope{input.access_key_id, day, input.region, input.service, kTerminator};
   return computeSignature(input.secret_access_key, scope, amz_date, canonical);
@@ -988,11 +956,10 @@ std::vector<std::pair<std::string, std::string>> signRequest(const SigningInput&
   std::string signature = signPlan(input, plan, target, amz_date, /*presigned=*/false);
 
   std::vector<std::pair<std::string, std::string>> out;
-  out.emplace_back("Authorization",
-                   fmt::format("{} Credential={}/{}/{}/{}/{}, SignedHeaders={}, Signature={}",
-                               kSigV4Algorithm, input.access_key_id, amz_date.substr(0, 8),
-                               input.region, input.service, kTerminator, plan.signed_headers,
-                               signature));
+  out.emplace_back(
+      "Authorization",
+      fmt::format("{} Credential={}/{}/{}/{}/{}, SignedHeaders={}, Signature={}", kSigV4Algorithm, input.access_key_id,
+                  amz_date.substr(0, 8), input.region, input.service, kTerminator, plan.signed_headers, signature));
   out.emplace_back("X-Amz-Date", amz_date);
   if (input.session_token) out.emplace_back("X-Amz-Security-Token", *input.session_token);
   return out;
@@ -1001,15 +968,12 @@ std::vector<std::pair<std::string, std::string>> signRequest(const SigningInput&
 std::string presignQuery(const SigningInput& input, std::chrono::seconds expires) {
   std::string amz_date = formatAmzDate(input.now);
   SigningPlan plan = planSigning(input, /*presigned=*/true, amz_date);
-  std::string credential = fmt::format("{}/{}/{}/{}/{}", input.access_key_id,
-                                       amz_date.substr(0, 8), input.region, input.service,
-                                       kTerminator);
+  std::string credential = fmt::format("{}/{}/{}/{}/{}", input.access_key_id, amz_date.substr(0, 8), input.region,
+                                       input.service, kTerminator);
   std::string query = input.query;
   if (!query.empty()) query += '&';
-  query += fmt::format(
-      "X-Amz-Algorithm={}&X-Amz-Credential={}&X-Amz-Date={}&X-Amz-Expires={}&X-Amz-SignedHeaders={}",
-      kSigV4Algorithm, encoded(credential), amz_date, expires.count(),
-      encoded(plan.signed_headers));
+  query += fmt::format("X-Amz-Algorithm={}&X-Amz-Credential={}&X-Amz-Date={}&X-Amz-Expires={}&X-Amz-SignedHeaders={}",
+                       kSigV4Algorithm, encoded(credential), amz_date, expires.count(), encoded(plan.signed_headers));
   if (input.session_token) query += "&X-Amz-Security-Token=" + encoded(*input.session_token);
   std::string target = input.path.empty() ? std::string("/") : input.path;
   target.append(1, '?').append(query);

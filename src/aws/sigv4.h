@@ -64,8 +64,7 @@
 namespace berth::aws {
 
 // AWS error names for signature failures (JSON protocols).
-inline constexpr std::string_view kMissingAuthenticationTokenException =
-    "MissingAuthenticationTokenException";
+inline constexpr std::string_view kMissingAuthenticationTokenException = "MissingAuthenticationTokenException";
 inline constexpr std::string_view kIncompleteSignatureException = "IncompleteSignatureException";
 inline constexpr std::string_view kInvalidSignatureException = "InvalidSignatureException";
 inline constexpr std::string_view kUnrecognizedClientException = "UnrecognizedClientException";
@@ -114,9 +113,8 @@ enum class AuthMode { kSigV4, kOff };
 // Authenticates `request`. On success, says who signed it and for which
 // region and service. The caller still checks the service (and, if it cares,
 // the region) against the endpoint that received the request.
-Result<VerifiedIdentity> verifySigV4(const SignedRequest& request, const CredentialLookup& lookup,
-                                     WallTime now, AuthMode mode,
-                                     std::string_view default_account_id);
+Result<VerifiedIdentity> verifySigV4(const SignedRequest& request, const CredentialLookup& lookup, WallTime now,
+                                     AuthMode mode, std::string_view default_account_id);
 
 // InvalidSignatureException "Credential should be scoped to correct service:
 // '<expected>'." unless the identity's scope names `expected_service`.
@@ -195,11 +193,10 @@ std::string canonicalQueryString(std::string_view raw_query, bool presigned);
 // `signed_headers` the semicolon-separated lowercase names.
 std::string canonicalRequest(std::string_view method, std::string_view target,
                              const std::vector<std::pair<std::string_view, std::string_view>>& headers,
-                             std::string_view signed_headers, std::string_view payload_hash,
-                             std::string_view service, bool presigned);
+                             std::string_view signed_headers, std::string_view payload_hash, std::string_view service,
+                             bool presigned);
 // `scope` is date/region/service/aws4_request.
-std::string stringToSign(std::string_view amz_date, std::string_view scope,
-                         std::string_view canonical_request);
+std::string stringToSign(std::string_view amz_date, std::string_view scope, std::string_view canonical_request);
 // HMAC chain "AWS4"+secret -> date -> region -> service -> aws4_request,
 // uncached.
 Digest deriveSigningKey(std::string_view secret, std::string_view date, std::string_view region,
@@ -209,7 +206,7 @@ Digest deriveSigningKey(std::string_view secret, std::string_view date, std::str
 // Signing.
 
 struct SigningInput {
-  std::string method, host, path, query;  // path and query exactly as they will be sent
+  std::string method, host, path, query;                     // path and query exactly as they will be sent
   std::vector<std::pair<std::string, std::string>> headers;  // headers that will be sent (besides Host)
   std::string body;
   std::string region, service, access_key_id, secret_access_key;

@@ -114,7 +114,8 @@ uint64_t randomBelow(uint64_t bound) {
 std::string randomDigits(size_t digits) {
   std::string out;
   out.reserve(digits);
-  for (size_t i = 0; i < digits; ++i) out.push_back(static_cast<char>('0' + (i == 0 ? 1 + randomBelow(9) : randomBelow(10))));
+  for (size_t i = 0; i < digits; ++i)
+    out.push_back(static_cast<char>('0' + (i == 0 ? 1 + randomBelow(9) : randomBelow(10))));
   return out;
 }
 

@@ -53,10 +53,10 @@ const char* errorCodeName(ErrorCode code);
 }  // namespace berth
 
 // Propagates the error of an expression of Result type, else yields its value.
-#define BERTH_TRY(expr)                                     \
-  ({                                                        \
-    auto&& berth_try_result_ = (expr);                      \
-    if (!berth_try_result_) [[unlikely]]                    \
+#define BERTH_TRY(expr)                                             \
+  ({                                                                \
+    auto&& berth_try_result_ = (expr);                              \
+    if (!berth_try_result_) [[unlikely]]                            \
       return std::unexpected(std::move(berth_try_result_).error()); \
-    std::move(berth_try_result_).value();                   \
+    std::move(berth_try_result_).value();                           \
   })

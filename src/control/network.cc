@@ -38,8 +38,11 @@ boost::json::object toJson(const NetworkInventory& n) {
   boost::json::array subnets;
   for (const auto& s : n.subnets)
     subnets.push_back({{"id", s.id}, {"cidr", s.cidr}, {"az", s.availability_zone}, {"azId", s.availability_zone_id}});
-  return {{"vpcId", n.vpc_id}, {"vpcCidr", n.vpc_cidr}, {"securityGroupId", n.security_group_id},
-          {"dhcpOptionsId", n.dhcp_options_id}, {"subnets", std::move(subnets)}};
+  return {{"vpcId", n.vpc_id},
+          {"vpcCidr", n.vpc_cidr},
+          {"securityGroupId", n.security_group_id},
+          {"dhcpOptionsId", n.dhcp_options_id},
+          {"subnets", std::move(subnets)}};
 }
 
 NetworkInventory fromJson(const boost::json::object& o) {
@@ -52,8 +55,8 @@ NetworkInventory fromJson(const boost::json::object& o) {
     for (const auto& v : *a) {
       if (!v.is_object()) continue;
       const auto& s = v.get_object();
-      n.subnets.push_back({json::stringOr(s, "id"), json::stringOr(s, "cidr"), json::stringOr(s, "az"),
-                           json::stringOr(s, "azId")});
+      n.subnets.push_back(
+          {json::stringOr(s, "id"), json::stringOr(s, "cidr"), json::stringOr(s, "az"), json::stringOr(s, "azId")});
     }
   return n;
 }
@@ -96,8 +99,8 @@ Result<NetworkInventory> loadOrCreateNetwork(store::Store& store, const std::str
     in_addr sub{htonl(net + (static_cast<uint32_t>(i) << 12))};
     char text[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &sub, text, sizeof text);
-    n.subnets.push_back({awsId("subnet-"), std::string(text) + "/20", region + static_cast<char>('a' + i),
-                         zoneId(region, i)});
+    n.subnets.push_back(
+        {awsId("subnet-"), std::string(text) + "/20", region + static_cast<char>('a' + i), zoneId(region, i)});
   }
   store::Batch batch;
   batch.put(std::string(kKind), std::string(kKey), json::serialize(toJson(n)));

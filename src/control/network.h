@@ -14,9 +14,9 @@
 namespace berth::control {
 
 struct Subnet {
-  std::string id;                 // subnet-<17 hex>
-  std::string cidr;               // 172.31.0.0/20
-  std::string availability_zone;  // us-east-1a
+  std::string id;                    // subnet-<17 hex>
+  std::string cidr;                  // 172.31.0.0/20
+  std::string availability_zone;     // us-east-1a
   std::string availability_zone_id;  // use1-az1
 };
 

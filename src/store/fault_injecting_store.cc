@@ -17,12 +17,9 @@ FaultInjectingStore::FaultInjectingStore(std::unique_ptr<Store> inner)
 
 FaultInjectingStore::FaultInjectingStore(Store& inner) : inner_(&inner) {}
 
-Result<std::vector<Record>> FaultInjectingStore::loadAll(std::string_view kind) {
-  return inner_->loadAll(kind);
-}
+Result<std::vector<Record>> FaultInjectingStore::loadAll(std::string_view kind) { return inner_->loadAll(kind); }
 
-Result<std::optional<std::string>> FaultInjectingStore::get(std::string_view kind,
-                                                            std::string_view key) {
+Result<std::optional<std::string>> FaultInjectingStore::get(std::string_view kind, std::string_view key) {
   return inner_->get(kind, key);
 }
 

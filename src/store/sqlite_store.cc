@@ -68,10 +68,9 @@ Result<FdCloser> lockDataDir(const std::filesystem::path& lock_file) {
     int err = errno;
     if (err != EWOULDBLOCK) return failErrno("store: flock " + lock_file.string(), err);
     std::string holder = readSmallFile(fd.get());
-    return fail(ErrorCode::kFailedPrecondition,
-                "store: " + lock_file.string() + " is locked" +
-                    (holder.empty() ? "" : " by pid " + holder) +
-                    ": another berthd is using this data directory");
+    return fail(ErrorCode::kFailedPrecondition, "store: " + lock_file.string() + " is locked" +
+                                                    (holder.empty() ? "" : " by pid " + holder) +
+                                                    ": another berthd is using this data directory");
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   // The pid is a diagnostic only; failing to write it is not worth failing for.
@@ -125,8 +124,7 @@ Status checkIsBerthDb(sqlite3* db, const std::filesystem::path& db_file) {
   int version = BERTH_TRY(sqlite::schemaVersion(db));
   std::string app_id = BERTH_TRY(pragmaText(db, "PRAGMA application_id"));
   std::string tables = BERTH_TRY(pragmaText(db, "SELECT count(*) FROM sqlite_schema"));
-  bool ours = version == 0 ? tables == "0"
-                           : app_id == std::to_string(sqlite::kApplicationId);
+  bool ours = version == 0 ? tables == "0" : app_id == std::to_string(sqlite::kApplicationId);
   if (!ours) {
     return fail(ErrorCode::kFailedPrecondition,
                 "store: " + db_file.string() + " is a SQLite database, but not berth's");
@@ -136,8 +134,7 @@ Status checkIsBerthDb(sqlite3* db, const std::filesystem::path& db_file) {
 
 class SqliteStore final : public Store {
  public:
-  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& db_file,
-                                             SqliteOptions options);
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& db_file, SqliteOptions options);
 
   Result<std::vector<Record>> loadAll(std::string_view kind) override;
   Result<std::optional<std::string>> get(std::string_view kind, std::string_view key) override;
@@ -162,14 +159,12 @@ class SqliteStore final : public Store {
   std::optional<Error> failed_;
 };
 
-Result<std::unique_ptr<Store>> SqliteStore::open(const std::filesystem::path& db_file,
-                                                 SqliteOptions options) {
+Result<std::unique_ptr<Store>> SqliteStore::open(const std::filesystem::path& db_file, SqliteOptions options) {
   FdCloser lock = BERTH_TRY(lockDataDir(db_file.string() + ".lock"));
   BERTH_TRY(prepareDbFile(db_file));
 
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(db_file.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+  int rc = sqlite3_open_v2(db_file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
                            nullptr);
   DbPtr db(raw);
   if (rc != SQLITE_OK) {
@@ -182,8 +177,7 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const std::filesystem::path& db
   // mode). This is the first read: a file that is not SQLite fails here.
   if (auto ours = checkIsBerthDb(db.get(), db_file); !ours) {
     if ((sqlite3_errcode(db.get()) & 0xff) == SQLITE_NOTADB) {
-      return fail(ErrorCode::kFailedPrecondition,
-                  "store: " + db_file.string() + " is not a SQLite database");
+      return fail(ErrorCode::kFailedPrecondition, "store: " + db_file.string() + " is not a SQLite database");
     }
     return std::unexpected(std::move(ours).error());
   }
@@ -196,11 +190,10 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const std::filesystem::path& db
   // FULL: a commit is acknowledged to the API caller only once it is on disk,
   // so the WAL is fsynced at every commit. See SqliteOptions.
   BERTH_TRY(sqlite::exec(db.get(),
-                         options.synchronous_full ? "PRAGMA synchronous = FULL"
-                                                  : "PRAGMA synchronous = NORMAL",
+                         options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
                          "set synchronous"));
-  std::string pragmas = "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = " +
-                        std::to_string(kWalSizeLimitBytes) + ";";
+  std::string pragmas =
+      "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = " + std::to_string(kWalSizeLimitBytes) + ";";
   BERTH_TRY(sqlite::exec(db.get(), pragmas.c_str(), "set pragmas"));
 
   BERTH_TRY(sqlite::migrate(db.get(), sqlite::builtinMigrations()));
@@ -215,16 +208,15 @@ Status SqliteStore::prepareStatements() {
   begin_ = BERTH_TRY(sqlite::prepare(db, "BEGIN IMMEDIATE"));
   commit_ = BERTH_TRY(sqlite::prepare(db, "COMMIT"));
   rollback_ = BERTH_TRY(sqlite::prepare(db, "ROLLBACK"));
-  put_ = BERTH_TRY(sqlite::prepare(
-      db, "INSERT INTO records (kind, key, value) VALUES (?1, ?2, ?3) "
-          "ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value"));
+  put_ = BERTH_TRY(sqlite::prepare(db,
+                                   "INSERT INTO records (kind, key, value) VALUES (?1, ?2, ?3) "
+                                   "ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value"));
   erase_ = BERTH_TRY(sqlite::prepare(db, "DELETE FROM records WHERE kind = ?1 AND key = ?2"));
   get_ = BERTH_TRY(sqlite::prepare(db, "SELECT value FROM records WHERE kind = ?1 AND key = ?2"));
-  load_ = BERTH_TRY(
-      sqlite::prepare(db, "SELECT key, value FROM records WHERE kind = ?1 ORDER BY key"));
-  sequence_ = BERTH_TRY(sqlite::prepare(
-      db, "INSERT INTO sequences (name, value) VALUES (?1, 1) "
-          "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value"));
+  load_ = BERTH_TRY(sqlite::prepare(db, "SELECT key, value FROM records WHERE kind = ?1 ORDER BY key"));
+  sequence_ = BERTH_TRY(sqlite::prepare(db,
+                                        "INSERT INTO sequences (name, value) VALUES (?1, 1) "
+                                        "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value"));
   return {};
 }
 
@@ -237,8 +229,7 @@ Status SqliteStore::stepDone(sqlite3_stmt* stmt, std::string_view what) {
 
 Status SqliteStore::failedError() const {
   Error err = *failed_;
-  err.message = "store: refusing writes after an earlier disk failure (restart berthd): " +
-                failed_->message;
+  err.message = "store: refusing writes after an earlier disk failure (restart berthd): " + failed_->message;
   return std::unexpected(std::move(err));
 }
 
@@ -250,8 +241,7 @@ Result<std::vector<Record>> SqliteStore::loadAll(std::string_view kind) {
   std::vector<Record> out;
   int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    out.push_back(Record{std::string(kind), sqlite::columnText(stmt, 0),
-                         sqlite::columnText(stmt, 1)});
+    out.push_back(Record{std::string(kind), sqlite::columnText(stmt, 0), sqlite::columnText(stmt, 1)});
   }
   if (rc != SQLITE_DONE) return std::unexpected(sqlite::error(db_.get(), rc, "load records"));
   return out;
@@ -332,8 +322,7 @@ Result<int64_t> SqliteStore::nextSequence(std::string_view name) {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> openSqliteStore(const std::filesystem::path& db_file,
-                                               SqliteOptions options) {
+Result<std::unique_ptr<Store>> openSqliteStore(const std::filesystem::path& db_file, SqliteOptions options) {
   return SqliteStore::open(db_file, options);
 }
 

@@ -40,8 +40,7 @@ Error error(sqlite3* db, int rc, std::string_view what) {
   // sqlite3_errmsg describes the connection's most recent failure, which is
   // the one at hand only if the caller asks right after it; fall back to the
   // generic text of the code.
-  bool current = db != nullptr &&
-                 (sqlite3_extended_errcode(db) == rc || sqlite3_errcode(db) == rc);
+  bool current = db != nullptr && (sqlite3_extended_errcode(db) == rc || sqlite3_errcode(db) == rc);
   const char* detail = current ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   err.message += detail;
   if (db != nullptr && err.code == ErrorCode::kIo) err.sys_errno = sqlite3_system_errno(db);
@@ -50,8 +49,7 @@ Error error(sqlite3* db, int rc, std::string_view what) {
 
 Result<StmtPtr> prepare(sqlite3* db, std::string_view sql) {
   sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                              SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
   StmtPtr stmt(raw);
   if (rc != SQLITE_OK) return std::unexpected(error(db, rc, "prepare " + std::string(sql)));
   return stmt;

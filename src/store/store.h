@@ -115,8 +115,7 @@ struct SqliteOptions {
 // stays after close (removing it would race with the next opener). A process
 // forked from berthd without exec shares the lock: it must not outlive berthd
 // holding it, or the next berthd cannot open the store.
-Result<std::unique_ptr<Store>> openSqliteStore(const std::filesystem::path& db_file,
-                                               SqliteOptions options = {});
+Result<std::unique_ptr<Store>> openSqliteStore(const std::filesystem::path& db_file, SqliteOptions options = {});
 
 // A Store in memory, with the same semantics as the SQLite one except that
 // "durable" means "until the object is destroyed". For tests and benchmarks.
@@ -151,8 +150,8 @@ class FaultInjectingStore final : public Store {
   // Removes every fault.
   void clearFaults();
 
-  uint64_t commitCalls() const;     // commit() calls so far
-  uint64_t failedCommits() const;   // of which were failed by injection
+  uint64_t commitCalls() const;    // commit() calls so far
+  uint64_t failedCommits() const;  // of which were failed by injection
   Store& inner() { return *inner_; }
 
  private:

@@ -46,8 +46,13 @@ Result<bj::value> describeVpcs(const control::NetworkInventory& n, const std::st
   for (const auto& id : ids)
     if (id != n.vpc_id) return ec2Error("InvalidVpcID.NotFound", fmt::format("The vpc ID '{}' does not exist", id));
   bj::array vpcs;
-  Fields fields{{"vpc-id", n.vpc_id}, {"cidr", n.vpc_cidr}, {"cidr-block-association.cidr-block", n.vpc_cidr},
-                {"is-default", "true"}, {"isDefault", "true"}, {"state", "available"}, {"owner-id", account},
+  Fields fields{{"vpc-id", n.vpc_id},
+                {"cidr", n.vpc_cidr},
+                {"cidr-block-association.cidr-block", n.vpc_cidr},
+                {"is-default", "true"},
+                {"isDefault", "true"},
+                {"state", "available"},
+                {"owner-id", account},
                 {"dhcp-options-id", n.dhcp_options_id}};
   if (BERTH_TRY(matches(in, fields)))
     vpcs.push_back(bj::object{
@@ -74,32 +79,40 @@ Result<bj::value> describeSubnets(const control::NetworkInventory& n, const std:
   bj::array subnets;
   for (const auto& s : n.subnets) {
     if (!wanted(ids, s.id)) continue;
-    Fields fields{{"subnet-id", s.id}, {"vpc-id", n.vpc_id}, {"availability-zone", s.availability_zone},
-                  {"availabilityZone", s.availability_zone}, {"availability-zone-id", s.availability_zone_id},
-                  {"cidr-block", s.cidr}, {"cidrBlock", s.cidr}, {"cidr", s.cidr}, {"default-for-az", "true"},
-                  {"defaultForAz", "true"}, {"state", "available"}, {"owner-id", account}};
+    Fields fields{{"subnet-id", s.id},
+                  {"vpc-id", n.vpc_id},
+                  {"availability-zone", s.availability_zone},
+                  {"availabilityZone", s.availability_zone},
+                  {"availability-zone-id", s.availability_zone_id},
+                  {"cidr-block", s.cidr},
+                  {"cidrBlock", s.cidr},
+                  {"cidr", s.cidr},
+                  {"default-for-az", "true"},
+                  {"defaultForAz", "true"},
+                  {"state", "available"},
+                  {"owner-id", account}};
     if (!BERTH_TRY(matches(in, fields))) continue;
-    subnets.push_back(bj::object{{"AvailabilityZone", s.availability_zone},
-                                 {"AvailabilityZoneId", s.availability_zone_id},
-                                 {"AvailableIpAddressCount", 4091},
-                                 {"CidrBlock", s.cidr},
-                                 {"DefaultForAz", true},
-                                 {"MapPublicIpOnLaunch", true},
-                                 {"MapCustomerOwnedIpOnLaunch", false},
-                                 {"State", "available"},
-                                 {"SubnetId", s.id},
-                                 {"VpcId", n.vpc_id},
-                                 {"OwnerId", account},
-                                 {"AssignIpv6AddressOnCreation", false},
-                                 {"Ipv6CidrBlockAssociationSet", bj::array{}},
-                                 {"SubnetArn", fmt::format("arn:aws:ec2:{}:{}:subnet/{}", region, account, s.id)},
-                                 {"EnableDns64", false},
-                                 {"Ipv6Native", false},
-                                 {"PrivateDnsNameOptionsOnLaunch",
-                                  bj::object{{"HostnameType", "ip-name"},
-                                             {"EnableResourceNameDnsARecord", false},
-                                             {"EnableResourceNameDnsAAAARecord", false}}},
-                                 {"Tags", bj::array{}}});
+    subnets.push_back(
+        bj::object{{"AvailabilityZone", s.availability_zone},
+                   {"AvailabilityZoneId", s.availability_zone_id},
+                   {"AvailableIpAddressCount", 4091},
+                   {"CidrBlock", s.cidr},
+                   {"DefaultForAz", true},
+                   {"MapPublicIpOnLaunch", true},
+                   {"MapCustomerOwnedIpOnLaunch", false},
+                   {"State", "available"},
+                   {"SubnetId", s.id},
+                   {"VpcId", n.vpc_id},
+                   {"OwnerId", account},
+                   {"AssignIpv6AddressOnCreation", false},
+                   {"Ipv6CidrBlockAssociationSet", bj::array{}},
+                   {"SubnetArn", fmt::format("arn:aws:ec2:{}:{}:subnet/{}", region, account, s.id)},
+                   {"EnableDns64", false},
+                   {"Ipv6Native", false},
+                   {"PrivateDnsNameOptionsOnLaunch", bj::object{{"HostnameType", "ip-name"},
+                                                                {"EnableResourceNameDnsARecord", false},
+                                                                {"EnableResourceNameDnsAAAARecord", false}}},
+                   {"Tags", bj::array{}}});
   }
   return bj::object{{"Subnets", std::move(subnets)}};
 }
@@ -115,27 +128,29 @@ Result<bj::value> describeSecurityGroups(const control::NetworkInventory& n, con
       return ec2Error("InvalidGroup.NotFound",
                       fmt::format("The security group '{}' does not exist in default VPC '{}'", name, n.vpc_id));
   bj::array groups;
-  Fields fields{{"group-id", n.security_group_id}, {"group-name", "default"}, {"vpc-id", n.vpc_id},
-                {"owner-id", account}, {"description", "default VPC security group"}};
+  Fields fields{{"group-id", n.security_group_id},
+                {"group-name", "default"},
+                {"vpc-id", n.vpc_id},
+                {"owner-id", account},
+                {"description", "default VPC security group"}};
   if (BERTH_TRY(matches(in, fields)))
     groups.push_back(bj::object{
         {"Description", "default VPC security group"},
         {"GroupName", "default"},
         {"IpPermissions",
-         bj::array{bj::object{{"IpProtocol", "-1"},
-                              {"IpRanges", bj::array{}},
-                              {"Ipv6Ranges", bj::array{}},
-                              {"PrefixListIds", bj::array{}},
-                              {"UserIdGroupPairs", bj::array{bj::object{{"GroupId", n.security_group_id},
-                                                                        {"UserId", account}}}}}}},
+         bj::array{bj::object{
+             {"IpProtocol", "-1"},
+             {"IpRanges", bj::array{}},
+             {"Ipv6Ranges", bj::array{}},
+             {"PrefixListIds", bj::array{}},
+             {"UserIdGroupPairs", bj::array{bj::object{{"GroupId", n.security_group_id}, {"UserId", account}}}}}}},
         {"OwnerId", account},
         {"GroupId", n.security_group_id},
-        {"IpPermissionsEgress",
-         bj::array{bj::object{{"IpProtocol", "-1"},
-                              {"IpRanges", bj::array{bj::object{{"CidrIp", "0.0.0.0/0"}}}},
-                              {"Ipv6Ranges", bj::array{}},
-                              {"PrefixListIds", bj::array{}},
-                              {"UserIdGroupPairs", bj::array{}}}}},
+        {"IpPermissionsEgress", bj::array{bj::object{{"IpProtocol", "-1"},
+                                                     {"IpRanges", bj::array{bj::object{{"CidrIp", "0.0.0.0/0"}}}},
+                                                     {"Ipv6Ranges", bj::array{}},
+                                                     {"PrefixListIds", bj::array{}},
+                                                     {"UserIdGroupPairs", bj::array{}}}}},
         {"VpcId", n.vpc_id},
         {"SecurityGroupArn", fmt::format("arn:aws:ec2:{}:{}:security-group/{}", region, account, n.security_group_id)},
         {"Tags", bj::array{}}});
@@ -149,8 +164,12 @@ Result<bj::value> describeAvailabilityZones(const control::NetworkInventory& n, 
   bj::array zones;
   for (const auto& s : n.subnets) {
     if (!wanted(names, s.availability_zone) || !wanted(zone_ids, s.availability_zone_id)) continue;
-    Fields fields{{"zone-name", s.availability_zone}, {"zone-id", s.availability_zone_id}, {"region-name", region},
-                  {"state", "available"}, {"zone-type", "availability-zone"}, {"group-name", region},
+    Fields fields{{"zone-name", s.availability_zone},
+                  {"zone-id", s.availability_zone_id},
+                  {"region-name", region},
+                  {"state", "available"},
+                  {"zone-type", "availability-zone"},
+                  {"group-name", region},
                   {"opt-in-status", "opt-in-not-required"}};
     if (!BERTH_TRY(matches(in, fields))) continue;
     zones.push_back(bj::object{{"State", "available"},
@@ -169,14 +188,14 @@ Result<bj::value> describeAvailabilityZones(const control::NetworkInventory& n, 
 Result<bj::value> describeAccountAttributes(const control::NetworkInventory& n, const bj::object& in) {
   auto names = json::stringList(in, "AttributeNames");
   std::vector<std::pair<std::string, std::string>> attrs = {
-      {"supported-platforms", "VPC"}, {"default-vpc", n.vpc_id}, {"max-instances", "20"},
-      {"vpc-max-security-groups-per-interface", "5"}, {"max-elastic-ips", "5"},
-      {"vpc-max-elastic-ips", "5"}};
+      {"supported-platforms", "VPC"}, {"default-vpc", n.vpc_id},
+      {"max-instances", "20"},        {"vpc-max-security-groups-per-interface", "5"},
+      {"max-elastic-ips", "5"},       {"vpc-max-elastic-ips", "5"}};
   bj::array out;
   for (const auto& [name, value] : attrs) {
     if (!wanted(names, name)) continue;
-    out.push_back(bj::object{{"AttributeName", name},
-                             {"AttributeValues", bj::array{bj::object{{"AttributeValue", value}}}}});
+    out.push_back(
+        bj::object{{"AttributeName", name}, {"AttributeValues", bj::array{bj::object{{"AttributeValue", value}}}}});
   }
   return bj::object{{"AccountAttributes", std::move(out)}};
 }
@@ -186,8 +205,10 @@ Result<bj::value> describeVpcAttribute(const control::NetworkInventory& n, const
   if (id != n.vpc_id) return ec2Error("InvalidVpcID.NotFound", fmt::format("The vpc ID '{}' does not exist", id));
   std::string attribute = json::stringOr(in, "Attribute");
   bj::object out{{"VpcId", id}};
-  if (attribute == "enableDnsSupport") out["EnableDnsSupport"] = bj::object{{"Value", true}};
-  else if (attribute == "enableDnsHostnames") out["EnableDnsHostnames"] = bj::object{{"Value", true}};
+  if (attribute == "enableDnsSupport")
+    out["EnableDnsSupport"] = bj::object{{"Value", true}};
+  else if (attribute == "enableDnsHostnames")
+    out["EnableDnsHostnames"] = bj::object{{"Value", true}};
   else if (attribute == "enableNetworkAddressUsageMetrics")
     out["EnableNetworkAddressUsageMetrics"] = bj::object{{"Value", false}};
   else

@@ -17,9 +17,8 @@ bool isBuiltinProvider(std::string_view name) { return name == "FARGATE" || name
 
 bool validName(std::string_view name) {
   if (name.empty() || name.size() > 255) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; });
 }
 
 Status validateSettings(const bj::array& settings) {
@@ -53,9 +52,10 @@ void mergeSettings(bj::object& doc, const bj::array& updates) {
 Status validateProviders(const std::vector<std::string>& providers) {
   for (const auto& p : providers)
     if (!isBuiltinProvider(p))
-      return invalidParameter(fmt::format(
-          "The specified capacity provider '{}' is not in an ACTIVE state. Specify a valid capacity provider and try again.",
-          p));
+      return invalidParameter(
+          fmt::format("The specified capacity provider '{}' is not in an ACTIVE state. Specify a valid capacity "
+                      "provider and try again.",
+                      p));
   return {};
 }
 
@@ -89,8 +89,7 @@ Result<bj::value> Ecs::createCluster(const bj::object& in, const CallContext&) {
            {"attachments", bj::array{}}};
   if (const auto* s = json::getArray(in, "settings")) mergeSettings(c.doc, *s);
   if (const auto* conf = json::getObject(in, "configuration")) c.doc["configuration"] = *conf;
-  if (const auto* sc = json::getObject(in, "serviceConnectDefaults"))
-    c.doc["serviceConnectDefaults"] = *sc;
+  if (const auto* sc = json::getObject(in, "serviceConnectDefaults")) c.doc["serviceConnectDefaults"] = *sc;
   if (const auto* tags = json::getArray(in, "tags")) c.doc["tags"] = *tags;
   if (const auto* strategy = json::getArray(in, "defaultCapacityProviderStrategy")) {
     std::string lt;
@@ -113,8 +112,10 @@ bj::object Ecs::clusterView(const Cluster& c, const std::vector<std::string>& in
   int64_t running = 0, pending = 0, services = 0;
   forEachTaskInCluster(name, [&](const Task& t) {
     std::string status = json::stringOr(t.doc, "lastStatus");
-    if (status == "RUNNING") ++running;
-    else if (status == "PROVISIONING" || status == "PENDING" || status == "ACTIVATING") ++pending;
+    if (status == "RUNNING")
+      ++running;
+    else if (status == "PROVISIONING" || status == "PENDING" || status == "ACTIVATING")
+      ++pending;
   });
   for (const auto& [_, s] : services_)
     if (s.cluster_name == name && json::stringOr(s.doc, "status") == "ACTIVE") ++services;
@@ -130,11 +131,15 @@ bj::object Ecs::clusterView(const Cluster& c, const std::vector<std::string>& in
   if (!has("ATTACHMENTS")) out.erase("attachments");
   if (has("STATISTICS")) {
     bj::array stats;
-    for (const auto& [key, value] : std::initializer_list<std::pair<const char*, int64_t>>{
-             {"runningFargateTasksCount", running}, {"pendingFargateTasksCount", pending},
-             {"activeFargateServiceCount", services}, {"drainingFargateServiceCount", 0},
-             {"runningEC2TasksCount", 0}, {"pendingEC2TasksCount", 0}, {"activeEC2ServiceCount", 0},
-             {"drainingEC2ServiceCount", 0}})
+    for (const auto& [key, value] :
+         std::initializer_list<std::pair<const char*, int64_t>>{{"runningFargateTasksCount", running},
+                                                                {"pendingFargateTasksCount", pending},
+                                                                {"activeFargateServiceCount", services},
+                                                                {"drainingFargateServiceCount", 0},
+                                                                {"runningEC2TasksCount", 0},
+                                                                {"pendingEC2TasksCount", 0},
+                                                                {"activeEC2ServiceCount", 0},
+                                                                {"drainingEC2ServiceCount", 0}})
       stats.push_back(bj::object{{"name", key}, {"value", std::to_string(value)}});
     out["statistics"] = std::move(stats);
   } else {
@@ -275,8 +280,8 @@ Result<bj::value> Ecs::describeCapacityProviders(const bj::object& in, const Cal
       failures.push_back(bj::object{{"arn", ref.starts_with("arn:") ? ref : provider_arn}, {"reason", "MISSING"}});
       continue;
     }
-    providers.push_back(bj::object{{"capacityProviderArn", provider_arn}, {"name", name}, {"status", "ACTIVE"},
-                                   {"tags", bj::array{}}});
+    providers.push_back(
+        bj::object{{"capacityProviderArn", provider_arn}, {"name", name}, {"status", "ACTIVE"}, {"tags", bj::array{}}});
   }
   return bj::object{{"capacityProviders", std::move(providers)}, {"failures", std::move(failures)}};
 }

@@ -19,9 +19,7 @@ constexpr std::string_view kServiceKind = "ecs.service";
 constexpr std::string_view kTaskKind = "ecs.task";
 constexpr std::string_view kAccountKind = "ecs.account";
 
-std::string taskDefKey(std::string_view family, int64_t revision) {
-  return fmt::format("{}:{:010}", family, revision);
-}
+std::string taskDefKey(std::string_view family, int64_t revision) { return fmt::format("{}:{:010}", family, revision); }
 
 // The part of an ARN or name after the last '/'.
 std::string_view lastSegment(std::string_view s) {
@@ -52,12 +50,18 @@ std::optional<std::string> base64UrlDecode(std::string_view in) {
   int bits = 0;
   for (char c : in) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-') v = 62;
-    else if (c == '_') v = 63;
-    else return std::nullopt;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    else
+      return std::nullopt;
     buf = (buf << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -272,13 +276,12 @@ void Ecs::persist(store::Batch& batch, const Cluster& c) const {
 
 void Ecs::persist(store::Batch& batch, const Service& s) const {
   bj::object o{{"cluster", s.cluster_name}, {"service", s.doc}};
-  batch.put(std::string(kServiceKind), s.cluster_name + "/" + json::stringOr(s.doc, "serviceName"),
-            json::serialize(o));
+  batch.put(std::string(kServiceKind), s.cluster_name + "/" + json::stringOr(s.doc, "serviceName"), json::serialize(o));
 }
 
 void Ecs::persist(store::Batch& batch, const Task& t) const {
-  bj::object o{{"cluster", t.cluster_name}, {"service", t.service_name}, {"deployment", t.deployment_id},
-               {"task", t.doc}};
+  bj::object o{
+      {"cluster", t.cluster_name}, {"service", t.service_name}, {"deployment", t.deployment_id}, {"task", t.doc}};
   batch.put(std::string(kTaskKind), json::stringOr(t.doc, "taskArn"), json::serialize(o));
 }
 
@@ -311,7 +314,8 @@ Result<std::string> Ecs::decodeToken(std::string_view op, const bj::object& in) 
 
 Status Ecs::validateNetworkConfiguration(const bj::object* nc, const bj::object& task_definition) const {
   if (json::stringOr(task_definition, "networkMode") != "awsvpc") {
-    if (nc) return invalidParameter("Network Configuration is not valid for the given networkMode of this task definition.");
+    if (nc)
+      return invalidParameter("Network Configuration is not valid for the given networkMode of this task definition.");
     return {};
   }
   const bj::object* vpc = nc ? json::getObject(*nc, "awsvpcConfiguration") : nullptr;
@@ -321,16 +325,18 @@ Status Ecs::validateNetworkConfiguration(const bj::object* nc, const bj::object&
   if (subnets.size() > 16) return invalidParameter("subnets can have at most 16 items.");
   for (const auto& id : subnets)
     if (!network_.findSubnet(id))
-      return invalidParameter(fmt::format(
-          "Error retrieving subnet information for [{}]: The subnet ID '{}' does not exist (ErrorCode: InvalidSubnetID.NotFound)",
-          id, id));
+      return invalidParameter(
+          fmt::format("Error retrieving subnet information for [{}]: The subnet ID '{}' does not exist (ErrorCode: "
+                      "InvalidSubnetID.NotFound)",
+                      id, id));
   auto groups = json::stringList(*vpc, "securityGroups");
   if (groups.size() > 5) return invalidParameter("securityGroups can have at most 5 items.");
   for (const auto& id : groups)
     if (!network_.hasSecurityGroup(id))
-      return invalidParameter(fmt::format(
-          "Error retrieving security group information for [{}]: The security group '{}' does not exist (ErrorCode: InvalidGroup.NotFound)",
-          id, id));
+      return invalidParameter(
+          fmt::format("Error retrieving security group information for [{}]: The security group '{}' does not exist "
+                      "(ErrorCode: InvalidGroup.NotFound)",
+                      id, id));
   auto assign = json::stringOr(*vpc, "assignPublicIp", "DISABLED");
   if (assign != "ENABLED" && assign != "DISABLED")
     return invalidParameter("assignPublicIp must be ENABLED or DISABLED.");
@@ -375,13 +381,19 @@ Status Ecs::resolveLaunch(const bj::object& in, const Cluster& cluster, std::str
     if (base > 0) ++bases;
     weight_sum += weight;
     if (std::find(attached.begin(), attached.end(), name) == attached.end())
-      return invalidParameter(fmt::format(
-          "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again."));
+      return invalidParameter(
+          fmt::format("The specified capacity provider strategy cannot contain a capacity provider that is not "
+                      "associated with the cluster. Associate the capacity provider with the cluster or specify a "
+                      "valid capacity provider and try again."));
   }
   if (bases > 1)
-    return invalidParameter("The specified capacity provider strategy cannot contain more than one capacity provider with a base value greater than zero.");
+    return invalidParameter(
+        "The specified capacity provider strategy cannot contain more than one capacity provider with a base value "
+        "greater than zero.");
   if (weight_sum == 0)
-    return invalidParameter("The specified capacity provider strategy must contain at least one capacity provider with a weight value greater than zero.");
+    return invalidParameter(
+        "The specified capacity provider strategy must contain at least one capacity provider with a weight value "
+        "greater than zero.");
   *strategy = *chosen;
   for (auto& item : *strategy) {
     auto& o = item.as_object();

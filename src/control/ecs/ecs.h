@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -152,8 +152,8 @@ class Ecs {
 
   // Tasks and scheduling (tasks.cc, scheduler.cc).
   struct LaunchParams {
-    std::string launch_type;       // FARGATE (when no strategy)
-    bj::array capacity_strategy;   // or a capacity provider strategy
+    std::string launch_type;      // FARGATE (when no strategy)
+    bj::array capacity_strategy;  // or a capacity provider strategy
     bj::object network_configuration;
     bj::object overrides;
     std::string started_by;
@@ -180,7 +180,9 @@ class Ecs {
   // begins with "task/<cluster>/", so a cluster's tasks are one key range.
   void insertTask(Task task);
   void eraseTask(const std::string& task_arn);
-  std::string taskArnPrefix(std::string_view cluster_name) const { return arn("task/" + std::string(cluster_name) + "/"); }
+  std::string taskArnPrefix(std::string_view cluster_name) const {
+    return arn("task/" + std::string(cluster_name) + "/");
+  }
   template <typename F>
   void forEachTaskInCluster(std::string_view cluster_name, F&& f) const {
     std::string prefix = taskArnPrefix(cluster_name);
@@ -193,12 +195,12 @@ class Ecs {
   const control::NetworkInventory& network_;
   agent::Agent* agent_ = nullptr;
 
-  std::map<std::string, Cluster, std::less<>> clusters_;                                   // by name
+  std::map<std::string, Cluster, std::less<>> clusters_;                                    // by name
   std::map<std::string, std::map<int64_t, TaskDefinition>, std::less<>> task_definitions_;  // family -> revision
-  std::map<std::string, Service, std::less<>> services_;                                   // "cluster/name"
-  std::map<std::string, Task, std::less<>> tasks_;                                         // by task ARN
-  std::map<std::string, std::set<std::string>, std::less<>> tasks_by_service_;             // "cluster/service" -> ARNs
-  std::map<std::string, bj::object, std::less<>> account_settings_;                        // by "principal|name"
+  std::map<std::string, Service, std::less<>> services_;                                    // "cluster/name"
+  std::map<std::string, Task, std::less<>> tasks_;                                          // by task ARN
+  std::map<std::string, std::set<std::string>, std::less<>> tasks_by_service_;              // "cluster/service" -> ARNs
+  std::map<std::string, bj::object, std::less<>> account_settings_;                         // by "principal|name"
   std::string token_key_;
   uint64_t subnet_cursor_ = 0;
 };

@@ -30,8 +30,9 @@ bool isPending(const std::string& status) {
 
 void Ecs::addServiceEvent(Service& service, std::string message) {
   auto& events = service.doc["events"].as_array();
-  events.insert(events.begin(), bj::object{{"id", randomUuid()}, {"createdAt", clock_.epochSeconds()},
-                                           {"message", std::move(message)}});
+  events.insert(
+      events.begin(),
+      bj::object{{"id", randomUuid()}, {"createdAt", clock_.epochSeconds()}, {"message", std::move(message)}});
   while (events.size() > kMaxEvents) events.pop_back();
 }
 
@@ -65,8 +66,8 @@ void Ecs::reconcile(Service& service) {
   std::vector<Task*> primary_tasks, old_tasks;
   int64_t primary_running = 0, old_running = 0;
   for (Task* t : live) {
-    bool running = json::stringOr(t->doc, "lastStatus") == "RUNNING" &&
-                   json::stringOr(t->doc, "healthStatus") != "UNHEALTHY";
+    bool running =
+        json::stringOr(t->doc, "lastStatus") == "RUNNING" && json::stringOr(t->doc, "healthStatus") != "UNHEALTHY";
     if (t->deployment_id == primary_id) {
       primary_tasks.push_back(t);
       primary_running += running;
@@ -155,7 +156,8 @@ void Ecs::reconcile(Service& service) {
   Service updated = service;
   auto& new_deployments = updated.doc["deployments"].as_array();
   for (size_t i = new_deployments.size(); i-- > 1;)
-    if (!still_used.contains(json::stringOr(new_deployments[i].as_object(), "id"))) new_deployments.erase(new_deployments.begin() + static_cast<std::ptrdiff_t>(i));
+    if (!still_used.contains(json::stringOr(new_deployments[i].as_object(), "id")))
+      new_deployments.erase(new_deployments.begin() + static_cast<std::ptrdiff_t>(i));
 
   if (!created.empty()) {
     std::string ids;

@@ -15,16 +15,16 @@ namespace {
 
 bool validName(std::string_view name) {
   if (name.empty() || name.size() > 255) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; });
 }
 
 Result<bj::object> deploymentConfiguration(const bj::object* in, const bj::object* current) {
-  bj::object out = current ? *current
-                           : bj::object{{"deploymentCircuitBreaker", bj::object{{"enable", false}, {"rollback", false}}},
-                                        {"maximumPercent", 200},
-                                        {"minimumHealthyPercent", 100}};
+  bj::object out = current
+                       ? *current
+                       : bj::object{{"deploymentCircuitBreaker", bj::object{{"enable", false}, {"rollback", false}}},
+                                    {"maximumPercent", 200},
+                                    {"minimumHealthyPercent", 100}};
   if (!in) return out;
   for (const auto& [k, v] : *in) out[k] = v;
   int64_t max = json::getInt(out, "maximumPercent").value_or(200);
@@ -82,7 +82,8 @@ Result<bj::value> Ecs::createService(const bj::object& in, const CallContext& ct
   std::string name = json::stringOr(in, "serviceName");
   if (name.empty()) return invalidParameter("serviceName can not be blank.");
   if (!validName(name))
-    return invalidParameter("Service name must be 1-255 characters: letters (upper and lower), numbers, hyphens and underscores.");
+    return invalidParameter(
+        "Service name must be 1-255 characters: letters (upper and lower), numbers, hyphens and underscores.");
   std::string key = cluster_name + "/" + name;
   auto existing = services_.find(key);
   if (existing != services_.end() && json::stringOr(existing->second.doc, "status") != "INACTIVE")
@@ -91,7 +92,8 @@ Result<bj::value> Ecs::createService(const bj::object& in, const CallContext& ct
   std::string strategy = json::stringOr(in, "schedulingStrategy", "REPLICA");
   if (strategy != "REPLICA" && strategy != "DAEMON")
     return invalidParameter("schedulingStrategy must be REPLICA or DAEMON.");
-  if (strategy == "DAEMON") return invalidParameter("The DAEMON scheduling strategy does not support the FARGATE launch type.");
+  if (strategy == "DAEMON")
+    return invalidParameter("The DAEMON scheduling strategy does not support the FARGATE launch type.");
   auto controller = json::getObject(in, "deploymentController");
   std::string controller_type = controller ? json::stringOr(*controller, "type", "ECS") : "ECS";
   if (controller_type != "ECS")
@@ -127,23 +129,28 @@ Result<bj::value> Ecs::createService(const bj::object& in, const CallContext& ct
   d["serviceName"] = name;
   d["clusterArn"] = json::stringOr(cluster->doc, "clusterArn");
   d["loadBalancers"] = bj::array{};
-  d["serviceRegistries"] = json::getArray(in, "serviceRegistries") ? *json::getArray(in, "serviceRegistries") : bj::array{};
+  d["serviceRegistries"] =
+      json::getArray(in, "serviceRegistries") ? *json::getArray(in, "serviceRegistries") : bj::array{};
   d["status"] = "ACTIVE";
   d["desiredCount"] = desired;
   d["runningCount"] = 0;
   d["pendingCount"] = 0;
-  if (capacity.empty()) d["launchType"] = launch_type;
-  else d["capacityProviderStrategy"] = capacity;
+  if (capacity.empty())
+    d["launchType"] = launch_type;
+  else
+    d["capacityProviderStrategy"] = capacity;
   d["platformVersion"] = json::stringOr(in, "platformVersion", "LATEST");
   d["platformFamily"] = "Linux";
   d["taskDefinition"] = json::stringOr((*td)->doc, "taskDefinitionArn");
   d["deploymentConfiguration"] = dc;
-  d["roleArn"] = fmt::format("arn:aws:iam::{}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
-                             config_.account_id);
+  d["roleArn"] =
+      fmt::format("arn:aws:iam::{}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS", config_.account_id);
   d["events"] = bj::array{};
   d["createdAt"] = now;
-  d["placementConstraints"] = json::getArray(in, "placementConstraints") ? *json::getArray(in, "placementConstraints") : bj::array{};
-  d["placementStrategy"] = json::getArray(in, "placementStrategy") ? *json::getArray(in, "placementStrategy") : bj::array{};
+  d["placementConstraints"] =
+      json::getArray(in, "placementConstraints") ? *json::getArray(in, "placementConstraints") : bj::array{};
+  d["placementStrategy"] =
+      json::getArray(in, "placementStrategy") ? *json::getArray(in, "placementStrategy") : bj::array{};
   if (nc) d["networkConfiguration"] = *nc;
   if (auto grace = json::getInt(in, "healthCheckGracePeriodSeconds")) d["healthCheckGracePeriodSeconds"] = *grace;
   d["schedulingStrategy"] = strategy;
@@ -169,8 +176,10 @@ Result<bj::value> Ecs::createService(const bj::object& in, const CallContext& ct
                         {"platformFamily", "Linux"},
                         {"rolloutState", "IN_PROGRESS"},
                         {"rolloutStateReason", fmt::format("ECS deployment {} in progress.", deployment_id)}};
-  if (capacity.empty()) deployment["launchType"] = launch_type;
-  else deployment["capacityProviderStrategy"] = capacity;
+  if (capacity.empty())
+    deployment["launchType"] = launch_type;
+  else
+    deployment["capacityProviderStrategy"] = capacity;
   if (nc) deployment["networkConfiguration"] = *nc;
   d["deployments"] = bj::array{std::move(deployment)};
 
@@ -240,7 +249,8 @@ Result<bj::value> Ecs::updateService(const bj::object& in, const CallContext&) {
     d["platformVersion"] = *pv;
   }
   if (const auto* dc = json::getObject(in, "deploymentConfiguration"))
-    d["deploymentConfiguration"] = BERTH_TRY(deploymentConfiguration(dc, json::getObject(d, "deploymentConfiguration")));
+    d["deploymentConfiguration"] =
+        BERTH_TRY(deploymentConfiguration(dc, json::getObject(d, "deploymentConfiguration")));
   if (auto grace = json::getInt(in, "healthCheckGracePeriodSeconds")) d["healthCheckGracePeriodSeconds"] = *grace;
   if (auto exec = json::getBool(in, "enableExecuteCommand")) d["enableExecuteCommand"] = *exec;
   if (auto p = json::getString(in, "propagateTags")) d["propagateTags"] = *p;

@@ -181,7 +181,8 @@ Result<bj::value> Ecs::listTagsForResource(const bj::object& in, const CallConte
     if (json::stringOr(s.doc, "serviceArn") == resource)
       return bj::object{{"tags", json::getArray(s.doc, "tags") ? *json::getArray(s.doc, "tags") : bj::array{}}};
   if (auto it = tasks_.find(resource); it != tasks_.end())
-    return bj::object{{"tags", json::getArray(it->second.doc, "tags") ? *json::getArray(it->second.doc, "tags") : bj::array{}}};
+    return bj::object{
+        {"tags", json::getArray(it->second.doc, "tags") ? *json::getArray(it->second.doc, "tags") : bj::array{}}};
   if (resource.starts_with(arn("task-definition/")))
     if (auto td = resolveTaskDefinition(resource); td) return bj::object{{"tags", (*td)->tags}};
   return fail(ErrorCode::kNotFound, "The specified resource could not be found.", "ResourceNotFoundException");
@@ -198,14 +199,18 @@ Result<bj::value> Ecs::listAccountSettings(const bj::object& in, const CallConte
     std::string setting(rule.name), fallback(rule.fallback);
     if (!name.empty() && setting != name) continue;
     const bj::object* chosen = nullptr;
-    if (auto it = account_settings_.find(principal + "|" + setting); it != account_settings_.end()) chosen = &it->second;
+    if (auto it = account_settings_.find(principal + "|" + setting); it != account_settings_.end())
+      chosen = &it->second;
     else if (effective || principal == root)
-      if (auto it2 = account_settings_.find(root + "|" + setting); it2 != account_settings_.end()) chosen = &it2->second;
+      if (auto it2 = account_settings_.find(root + "|" + setting); it2 != account_settings_.end())
+        chosen = &it2->second;
     bj::object s;
-    if (chosen) s = *chosen;
+    if (chosen)
+      s = *chosen;
     else if (effective || json::find(in, "principalArn") == nullptr)
       s = bj::object{{"name", setting}, {"value", fallback}, {"principalArn", root}, {"type", "aws_managed"}};
-    else continue;
+    else
+      continue;
     if (!value.empty() && json::stringOr(s, "value") != value) continue;
     settings.push_back(std::move(s));
   }
@@ -241,8 +246,9 @@ Result<bj::value> Ecs::deleteAccountSetting(const bj::object& in, const CallCont
   std::string principal = json::stringOr(in, "principalArn", ctx.principal_arn);
   std::string key = principal + "|" + name;
   auto it = account_settings_.find(key);
-  bj::object setting = it != account_settings_.end() ? it->second
-                                                    : bj::object{{"name", name}, {"value", ""}, {"principalArn", principal}};
+  bj::object setting = it != account_settings_.end()
+                           ? it->second
+                           : bj::object{{"name", name}, {"value", ""}, {"principalArn", principal}};
   if (it != account_settings_.end()) {
     store::Batch batch;
     batch.erase(std::string(kAccountKind), key);

@@ -34,16 +34,16 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr size_t kMaxContainers = 10;           // service quota, not adjustable
-constexpr size_t kMaxNameLength = 255;          // family, container and volume names
-constexpr size_t kMaxDefinitionBytes = 65536;   // task definition size quota
+constexpr size_t kMaxContainers = 10;          // service quota, not adjustable
+constexpr size_t kMaxNameLength = 255;         // family, container and volume names
+constexpr size_t kMaxDefinitionBytes = 65536;  // task definition size quota
 constexpr size_t kMaxEnvironmentFiles = 10;
 constexpr size_t kMaxTags = 50;
 constexpr size_t kMaxTagKeyLength = 128;
 constexpr size_t kMaxTagValueLength = 256;
 constexpr size_t kMaxPlacementConstraints = 10;
 constexpr size_t kMaxPortRanges = 100;
-constexpr int kMinContainerMemoryMiB = 6;       // Docker refuses less
+constexpr int kMinContainerMemoryMiB = 6;  // Docker refuses less
 constexpr int kMinTaskCpu = 128;
 constexpr int kMaxTaskCpu = 196608;
 constexpr int kMinEphemeralGiB = 21;
@@ -52,26 +52,24 @@ constexpr int kFargateMaxTimeout = 120;
 constexpr int kMinTimeout = 2;
 
 constexpr auto kNetworkModes = std::to_array<std::string_view>({"bridge", "host", "awsvpc", "none"});
-constexpr auto kCompatibilities = std::to_array<std::string_view>({"EC2", "FARGATE", "EXTERNAL",
-                                                              "MANAGED_INSTANCES"});
+constexpr auto kCompatibilities = std::to_array<std::string_view>({"EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"});
 constexpr auto kPidModes = std::to_array<std::string_view>({"host", "task"});
 constexpr auto kIpcModes = std::to_array<std::string_view>({"host", "task", "none"});
 constexpr auto kCpuArchitectures = std::to_array<std::string_view>({"X86_64", "ARM64"});
-constexpr auto kOsFamilies = std::to_array<std::string_view>({
-    "WINDOWS_SERVER_2019_FULL", "WINDOWS_SERVER_2019_CORE", "WINDOWS_SERVER_2016_FULL",
-    "WINDOWS_SERVER_2004_CORE", "WINDOWS_SERVER_2022_CORE", "WINDOWS_SERVER_2022_FULL",
-    "WINDOWS_SERVER_2025_CORE", "WINDOWS_SERVER_2025_FULL", "WINDOWS_SERVER_20H2_CORE",
-    "LINUX"});
+constexpr auto kOsFamilies = std::to_array<std::string_view>(
+    {"WINDOWS_SERVER_2019_FULL", "WINDOWS_SERVER_2019_CORE", "WINDOWS_SERVER_2016_FULL", "WINDOWS_SERVER_2004_CORE",
+     "WINDOWS_SERVER_2022_CORE", "WINDOWS_SERVER_2022_FULL", "WINDOWS_SERVER_2025_CORE", "WINDOWS_SERVER_2025_FULL",
+     "WINDOWS_SERVER_20H2_CORE", "LINUX"});
 constexpr auto kProtocols = std::to_array<std::string_view>({"tcp", "udp"});
 constexpr auto kAppProtocols = std::to_array<std::string_view>({"http", "http2", "grpc"});
 constexpr auto kConditions = std::to_array<std::string_view>({"START", "COMPLETE", "SUCCESS", "HEALTHY"});
-constexpr auto kLogDrivers = std::to_array<std::string_view>({
-    "json-file", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "awsfirelens"});
+constexpr auto kLogDrivers = std::to_array<std::string_view>(
+    {"json-file", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "awsfirelens"});
 constexpr auto kFargateLogDrivers = std::to_array<std::string_view>({"awslogs", "splunk", "awsfirelens"});
 constexpr auto kLogModes = std::to_array<std::string_view>({"blocking", "non-blocking"});
-constexpr auto kUlimitNames = std::to_array<std::string_view>({
-    "core", "cpu",  "data",   "fsize",  "locks",  "memlock",    "msgqueue", "nice",
-    "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"});
+constexpr auto kUlimitNames =
+    std::to_array<std::string_view>({"core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
+                                     "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"});
 constexpr auto kResourceTypes = std::to_array<std::string_view>({"GPU", "InferenceAccelerator"});
 constexpr auto kFirelensTypes = std::to_array<std::string_view>({"fluentd", "fluentbit"});
 constexpr auto kDevicePermissions = std::to_array<std::string_view>({"read", "write", "mknod"});
@@ -80,18 +78,51 @@ constexpr auto kVolumeScopes = std::to_array<std::string_view>({"task", "shared"
 constexpr auto kVersionConsistency = std::to_array<std::string_view>({"enabled", "disabled"});
 
 // Members in botocore's order; the output keeps this order and drops anything else.
-constexpr auto kContainerMembers = std::to_array<std::string_view>({
-    "name", "image", "repositoryCredentials", "cpu", "memory", "memoryReservation", "links",
-    "portMappings", "essential", "restartPolicy", "entryPoint", "command", "environment",
-    "environmentFiles", "mountPoints", "volumesFrom", "linuxParameters", "secrets", "dependsOn",
-    "startTimeout", "stopTimeout", "versionConsistency", "hostname", "user", "workingDirectory",
-    "disableNetworking", "privileged", "readonlyRootFilesystem", "dnsServers", "dnsSearchDomains",
-    "extraHosts", "dockerSecurityOptions", "interactive", "pseudoTerminal", "dockerLabels",
-    "ulimits", "logConfiguration", "healthCheck", "systemControls", "resourceRequirements",
-    "firelensConfiguration", "credentialSpecs"});
-constexpr auto kVolumeMembers = std::to_array<std::string_view>({
-    "name", "host", "dockerVolumeConfiguration", "efsVolumeConfiguration",
-    "s3filesVolumeConfiguration", "fsxWindowsFileServerVolumeConfiguration", "configuredAtLaunch"});
+constexpr auto kContainerMembers = std::to_array<std::string_view>({"name",
+                                                                    "image",
+                                                                    "repositoryCredentials",
+                                                                    "cpu",
+                                                                    "memory",
+                                                                    "memoryReservation",
+                                                                    "links",
+                                                                    "portMappings",
+                                                                    "essential",
+                                                                    "restartPolicy",
+                                                                    "entryPoint",
+                                                                    "command",
+                                                                    "environment",
+                                                                    "environmentFiles",
+                                                                    "mountPoints",
+                                                                    "volumesFrom",
+                                                                    "linuxParameters",
+                                                                    "secrets",
+                                                                    "dependsOn",
+                                                                    "startTimeout",
+                                                                    "stopTimeout",
+                                                                    "versionConsistency",
+                                                                    "hostname",
+                                                                    "user",
+                                                                    "workingDirectory",
+                                                                    "disableNetworking",
+                                                                    "privileged",
+                                                                    "readonlyRootFilesystem",
+                                                                    "dnsServers",
+                                                                    "dnsSearchDomains",
+                                                                    "extraHosts",
+                                                                    "dockerSecurityOptions",
+                                                                    "interactive",
+                                                                    "pseudoTerminal",
+                                                                    "dockerLabels",
+                                                                    "ulimits",
+                                                                    "logConfiguration",
+                                                                    "healthCheck",
+                                                                    "systemControls",
+                                                                    "resourceRequirements",
+                                                                    "firelensConfiguration",
+                                                                    "credentialSpecs"});
+constexpr auto kVolumeMembers = std::to_array<std::string_view>(
+    {"name", "host", "dockerVolumeConfiguration", "efsVolumeConfiguration", "s3filesVolumeConfiguration",
+     "fsxWindowsFileServerVolumeConfiguration", "configuredAtLaunch"});
 
 template <size_t N>
 bool contains(const std::array<std::string_view, N>& set, std::string_view value) {
@@ -143,8 +174,7 @@ const json::value* member(const json::object& o, std::string_view key) {
   return (v == nullptr || v->is_null()) ? nullptr : v;
 }
 
-Result<std::optional<std::string>> optString(const json::object& o, std::string_view key,
-                                             std::string_view path) {
+Result<std::optional<std::string>> optString(const json::object& o, std::string_view key, std::string_view path) {
   const json::value* v = member(o, key);
   if (v == nullptr) return std::optional<std::string>();
   if (!v->is_string()) return typeError(joinPath(path, key));
@@ -152,8 +182,7 @@ Result<std::optional<std::string>> optString(const json::object& o, std::string_
 }
 
 // Integers are Java Integers in ECS: 32 bits, signed.
-Result<std::optional<int>> optInt(const json::object& o, std::string_view key,
-                                  std::string_view path) {
+Result<std::optional<int>> optInt(const json::object& o, std::string_view key, std::string_view path) {
   const json::value* v = member(o, key);
   if (v == nullptr) return std::optional<int>();
   if (v->is_int64()) {
@@ -169,16 +198,14 @@ Result<std::optional<int>> optInt(const json::object& o, std::string_view key,
   return typeError(joinPath(path, key));
 }
 
-Result<std::optional<bool>> optBool(const json::object& o, std::string_view key,
-                                    std::string_view path) {
+Result<std::optional<bool>> optBool(const json::object& o, std::string_view key, std::string_view path) {
   const json::value* v = member(o, key);
   if (v == nullptr) return std::optional<bool>();
   if (!v->is_bool()) return typeError(joinPath(path, key));
   return std::optional<bool>(v->get_bool());
 }
 
-Result<const json::object*> optObject(const json::object& o, std::string_view key,
-                                      std::string_view path) {
+Result<const json::object*> optObject(const json::object& o, std::string_view key, std::string_view path) {
   const json::value* v = member(o, key);
   if (v == nullptr) return static_cast<const json::object*>(nullptr);
   if (!v->is_object()) return typeError(joinPath(path, key));
@@ -201,8 +228,7 @@ Result<std::vector<const json::object*>> objectList(const json::object& o, std::
 }
 
 // A list of strings; empty when absent.
-Result<std::vector<std::string>> stringList(const json::object& o, std::string_view key,
-                                            std::string_view path) {
+Result<std::vector<std::string>> stringList(const json::object& o, std::string_view key, std::string_view path) {
   std::vector<std::string> out;
   const json::value* v = member(o, key);
   if (v == nullptr) return out;
@@ -235,8 +261,7 @@ Result<std::map<std::string, std::string>> stringMap(const json::object& o, std:
 // Small text helpers
 
 bool isNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 bool isNameText(std::string_view s) { return std::all_of(s.begin(), s.end(), isNameChar); }
@@ -259,8 +284,8 @@ std::string upper(std::string_view s) {
 
 // Unicode code points in UTF-8 text (tag limits count characters, not bytes).
 size_t codePoints(std::string_view s) {
-  return static_cast<size_t>(std::count_if(
-      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 // arn:partition:service:region:account:resource, resource may hold ':'.
@@ -457,8 +482,8 @@ Status readTaskLevel(Definition& d, const TaskDefinitionContext& ctx) {
   d.placement_constraints = BERTH_TRY(objectList(r, "placementConstraints", ""));
   if (d.placement_constraints.size() > kMaxPlacementConstraints) {
     // [style]
-    return clientError(fmt::format("A task definition can have at most {} placement constraints.",
-                                   kMaxPlacementConstraints));
+    return clientError(
+        fmt::format("A task definition can have at most {} placement constraints.", kMaxPlacementConstraints));
   }
   for (size_t i = 0; i < d.placement_constraints.size(); ++i) {
     std::string path = fmt::format("placementConstraints[{}]", i);
@@ -508,8 +533,7 @@ Status readPortMappings(Container& c, const Definition& d) {
       // both single port and port range." (cdk-preflight pf-ecs-port-range-with-host-port).
       if (pm.container_port || pm.host_port) {
         return clientError(fmt::format(
-            "Invalid port mapping for container '{}', cannot specify both single port and port range.",
-            c.name));
+            "Invalid port mapping for container '{}', cannot specify both single port and port range.", c.name));
       }
       // Verified: "Invalid 'containerPortRange' setting for container 'app'."
       // (cdk-preflight pf-ecs-port-range-reversed).
@@ -519,9 +543,9 @@ Status readPortMappings(Container& c, const Definition& d) {
       pm.range_last = range->second;
       if (++ranges > kMaxPortRanges) {
         // [style]
-        return clientError(fmt::format(
-            "Invalid port mapping for container '{}', a container can have at most {} port ranges.",
-            c.name, kMaxPortRanges));
+        return clientError(
+            fmt::format("Invalid port mapping for container '{}', a container can have at most {} port ranges.", c.name,
+                        kMaxPortRanges));
       }
     } else {
       // Verified: "Invalid 'containerPort' setting for container 'container_1'."
@@ -539,8 +563,7 @@ Status readPortMappings(Container& c, const Definition& d) {
         // (hashicorp/terraform-provider-aws#3401).
         if (pm.host_port && *pm.host_port != 0 && *pm.host_port != *pm.container_port) {
           return clientError(fmt::format(
-              "When networkMode={}, the host ports and container ports in port mappings must match.",
-              d.mode));
+              "When networkMode={}, the host ports and container ports in port mappings must match.", d.mode));
         }
         pm.host_port = pm.container_port;
       }
@@ -563,8 +586,7 @@ Status readHealthCheck(Container& c) {
   // either is accepted (aws/aws-cdk#34389, 2025), so only emptiness is checked.
   if (command.empty() || command.front().empty()) {
     // [style]
-    return clientError(fmt::format("Health check command should not be empty for container '{}'",
-                                   c.name));
+    return clientError(fmt::format("Health check command should not be empty for container '{}'", c.name));
   }
   struct Limit {
     std::string_view member;
@@ -584,14 +606,14 @@ Status readHealthCheck(Container& c) {
     auto v = BERTH_TRY(optInt(*c.health_check, l.member, path));
     if (!v) continue;
     if (*v > l.max) {
-      return clientError(fmt::format(
-          "Health check {} must be less than or equal to the maximum allowed value {} for container '{}'",
-          l.label, l.max, c.name));
+      return clientError(
+          fmt::format("Health check {} must be less than or equal to the maximum allowed value {} for container '{}'",
+                      l.label, l.max, c.name));
     }
     if (*v < l.min) {
       return clientError(fmt::format(
-          "Health check {} must be greater than or equal to the minimum allowed value {} for container '{}'",
-          l.label, l.min, c.name));
+          "Health check {} must be greater than or equal to the minimum allowed value {} for container '{}'", l.label,
+          l.min, c.name));
     }
     if (l.member == "startPeriod") c.health_start_period = v;
   }
@@ -605,8 +627,8 @@ bool isBufferSize(std::string_view s) {
   while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
   if (digits == 0) return false;
   std::string unit = lower(s.substr(digits));
-  return unit.empty() || unit == "b" || unit == "k" || unit == "m" || unit == "g" || unit == "kb" ||
-         unit == "mb" || unit == "gb";
+  return unit.empty() || unit == "b" || unit == "k" || unit == "m" || unit == "g" || unit == "kb" || unit == "mb" ||
+         unit == "gb";
 }
 
 Status readLogConfiguration(Container& c) {
@@ -640,8 +662,7 @@ Status readLogConfiguration(Container& c) {
       if (it == c.log_options.end() || it->second.empty()) missing.push_back(option);
     }
     if (!missing.empty()) {
-      return clientError(
-          fmt::format("Log driver awslogs requires options: {}", fmt::join(missing, ", ")));
+      return clientError(fmt::format("Log driver awslogs requires options: {}", fmt::join(missing, ", ")));
     }
     if (auto it = c.log_options.find("awslogs-create-group");
         it != c.log_options.end() && it->second != "true" && it->second != "false") {
@@ -658,11 +679,10 @@ Status readLogConfiguration(Container& c) {
         "Invalid value '{}' for log option 'mode' in container '{}'. Valid values are blocking, non-blocking.",
         it->second, c.name));
   }
-  if (auto it = c.log_options.find("max-buffer-size");
-      it != c.log_options.end() && !isBufferSize(it->second)) {
+  if (auto it = c.log_options.find("max-buffer-size"); it != c.log_options.end() && !isBufferSize(it->second)) {
     // [style]
-    return clientError(fmt::format(
-        "Invalid value '{}' for log option 'max-buffer-size' in container '{}'.", it->second, c.name));
+    return clientError(
+        fmt::format("Invalid value '{}' for log option 'max-buffer-size' in container '{}'.", it->second, c.name));
   }
   return {};
 }
@@ -682,11 +702,11 @@ Status readSecrets(Container& c, const Definition& d, const TaskDefinitionContex
     // rejects an SSM parameter ARN of another account at registration.
     if (auto arn = splitArn(*value_from);
         arn && (*arn)[2] == "ssm" && !(*arn)[4].empty() && (*arn)[4] != ctx.account_id) {
-      return clientError(fmt::format(
-          "The Systems Manager parameter ARN has a different account ID than the current account. "
-          "The current account ID is {} and the ARN account ID is {}. Cross-account access for ARNs "
-          "is not currently supported.",
-          ctx.account_id, (*arn)[4]));
+      return clientError(
+          fmt::format("The Systems Manager parameter ARN has a different account ID than the current account. "
+                      "The current account ID is {} and the ARN account ID is {}. Cross-account access for ARNs "
+                      "is not currently supported.",
+                      ctx.account_id, (*arn)[4]));
     }
   }
   // Verified: "When you are specifying container secrets, you must also
@@ -702,8 +722,7 @@ Status readEnvironmentFiles(Container& c) {
   c.environment_files = BERTH_TRY(objectList(*c.raw, "environmentFiles", c.path));
   // Verified (cdk-preflight pf-ecs-environment-files-max).
   if (c.environment_files.size() > kMaxEnvironmentFiles) {
-    return clientError(
-        "The maximum number of environment files was exceeded. Specify ten or less and try again.");
+    return clientError("The maximum number of environment files was exceeded. Specify ten or less and try again.");
   }
   for (size_t i = 0; i < c.environment_files.size(); ++i) {
     std::string path = fmt::format("{}.environmentFiles[{}]", c.path, i);
@@ -810,8 +829,8 @@ Status readOtherContainerMembers(Container& c) {
     // Verified (cdk-preflight pf-ecs-restart-policy-attempt-period-range).
     if (auto period = BERTH_TRY(optInt(*policy, "restartAttemptPeriod", path));
         period && (*period < 60 || *period > 1800)) {
-      return clientError(fmt::format(
-          "The 'restartAttemptPeriod' setting for container '{}' must be between 60 and 1800.", c.name));
+      return clientError(
+          fmt::format("The 'restartAttemptPeriod' setting for container '{}' must be between 60 and 1800.", c.name));
     }
   }
   c.firelens = BERTH_TRY(optObject(raw, "firelensConfiguration", c.path));
@@ -824,14 +843,13 @@ Status readOtherContainerMembers(Container& c) {
   }
   c.repository_credentials = BERTH_TRY(optObject(raw, "repositoryCredentials", c.path));
   if (c.repository_credentials != nullptr) {
-    auto parameter = BERTH_TRY(optString(*c.repository_credentials, "credentialsParameter",
-                                         c.path + ".repositoryCredentials"));
+    auto parameter =
+        BERTH_TRY(optString(*c.repository_credentials, "credentialsParameter", c.path + ".repositoryCredentials"));
     if (!parameter || parameter->empty()) {
       return invalidContainerSetting("repositoryCredentials", c.name);  // [style]
     }
   }
-  if (auto v = BERTH_TRY(optString(raw, "versionConsistency", c.path));
-      v && !contains(kVersionConsistency, *v)) {
+  if (auto v = BERTH_TRY(optString(raw, "versionConsistency", c.path)); v && !contains(kVersionConsistency, *v)) {
     return invalidContainerSetting("versionConsistency", c.name);  // [style]
   }
   c.privileged = BERTH_TRY(optBool(raw, "privileged", c.path)).value_or(false);
@@ -941,15 +959,13 @@ Status checkContainerResources(const Container& c, const Definition& d) {
   // for container" head is [style], after the message above.
   if (c.memory && c.memory_reservation && *c.memory < *c.memory_reservation) {
     return clientError(fmt::format(
-        "Invalid setting for container '{}'. 'memory' must be greater than or equal to 'memoryReservation'.",
-        c.name));
+        "Invalid setting for container '{}'. 'memory' must be greater than or equal to 'memoryReservation'.", c.name));
   }
   if (d.memory) {
     // Verified: "The 'memory' setting for container 'worker' is greater than
     // for the task." (pulumi/pulumi-awsx#1220).
     if (c.memory && *c.memory > *d.memory) {
-      return clientError(
-          fmt::format("The 'memory' setting for container '{}' is greater than for the task.", c.name));
+      return clientError(fmt::format("The 'memory' setting for container '{}' is greater than for the task.", c.name));
     }
     if (c.memory_reservation && *c.memory_reservation > *d.memory) {
       return clientError(fmt::format(  // [style], after the message above
@@ -991,8 +1007,7 @@ Status checkPortConflicts(const Definition& d) {
         }
       } else if (!pm.range && pm.host_port && *pm.host_port != 0) {
         if (ports.test(static_cast<size_t>(*pm.host_port))) {
-          return clientError(
-              fmt::format("{} host port '{}' is mapped multiple times in task.", proto, *pm.host_port));
+          return clientError(fmt::format("{} host port '{}' is mapped multiple times in task.", proto, *pm.host_port));
         }
         ports.set(static_cast<size_t>(*pm.host_port));
       }
@@ -1016,8 +1031,7 @@ Status checkDependencies(const Definition& d) {
       // Verified, typo included: "Cannot depend on container + 'nope' because
       // it does not exist" (eagletmt/hako#99; cdk-preflight pf-ecs-dependson-container-missing).
       if (it == index.end()) {
-        return clientError(
-            fmt::format("Cannot depend on container + '{}' because it does not exist", *target));
+        return clientError(fmt::format("Cannot depend on container + '{}' because it does not exist", *target));
       }
       if (!contains(kConditions, *condition)) return invalidContainerSetting("dependsOn", c.name);
       const Container& t = d.containers[it->second];
@@ -1052,9 +1066,8 @@ Status checkDependencies(const Definition& d) {
   for (size_t n = 0; n < d.containers.size(); ++n) {
     if (colour[n] == kWhite && visit(visit, n)) {
       // [style]
-      return clientError(fmt::format(
-          "Invalid container dependencies: a dependency cycle involves container '{}'.",
-          d.containers[*cyclic].name));
+      return clientError(fmt::format("Invalid container dependencies: a dependency cycle involves container '{}'.",
+                                     d.containers[*cyclic].name));
     }
   }
   return {};
@@ -1063,8 +1076,8 @@ Status checkDependencies(const Definition& d) {
 Status checkFirelens(const Definition& d) {
   bool uses_firelens = std::any_of(d.containers.begin(), d.containers.end(),
                                    [](const Container& c) { return c.log_driver == "awsfirelens"; });
-  bool has_router = std::any_of(d.containers.begin(), d.containers.end(),
-                                [](const Container& c) { return c.firelens != nullptr; });
+  bool has_router =
+      std::any_of(d.containers.begin(), d.containers.end(), [](const Container& c) { return c.firelens != nullptr; });
   // Verified (cdk-preflight pf-ecs-awsfirelens-without-router).
   if (uses_firelens && !has_router) {
     return clientError(
@@ -1109,8 +1122,8 @@ Status readVolumes(Definition& d) {
       auto autoprovision = BERTH_TRY(optBool(*v.docker, "autoprovision", p));
       if (autoprovision.value_or(false) && scope.value_or("task") != "shared") {
         // [style] Docs: autoprovision applies to shared-scope volumes only.
-        return clientError(fmt::format(
-            "Invalid volume '{}': autoprovision is only supported when scope is shared.", v.name));
+        return clientError(
+            fmt::format("Invalid volume '{}': autoprovision is only supported when scope is shared.", v.name));
       }
       BERTH_TRY(optString(*v.docker, "driver", p));
       BERTH_TRY(stringMap(*v.docker, "driverOpts", p));
@@ -1168,8 +1181,7 @@ Status readVolumes(Definition& d) {
     v.configured_at_launch = BERTH_TRY(optBool(raw, "configuredAtLaunch", path)).value_or(false);
     if (v.configurations > 1) {
       // [style]
-      return clientError(fmt::format(
-          "Invalid volume '{}': a volume can have only one volume configuration.", v.name));
+      return clientError(fmt::format("Invalid volume '{}': a volume can have only one volume configuration.", v.name));
     }
     d.volumes.push_back(v);
   }
@@ -1222,13 +1234,12 @@ Status checkFargate(const Definition& d) {
   if (!d.memory) return clientError("Fargate requires that 'memory' be defined at the task level.");
   // Verified (aws-games/cloud-game-development-toolkit#737; Windows below
   // 1 vCPU gets the same message: cdk-preflight pf-ecs-fargate-windows-cpu-under-1vcpu).
-  bool size_ok = d.windows() ? windowsFargateSize(*d.cpu, *d.memory)
-                             : isValidFargateCpuMemory(*d.cpu, *d.memory);
+  bool size_ok = d.windows() ? windowsFargateSize(*d.cpu, *d.memory) : isValidFargateCpuMemory(*d.cpu, *d.memory);
   if (!size_ok) {
-    return clientError(fmt::format(
-        "No Fargate configuration exists for given values: {} CPU, {} memory. See the Amazon ECS "
-        "documentation for the valid values.",
-        *d.cpu, *d.memory));
+    return clientError(
+        fmt::format("No Fargate configuration exists for given values: {} CPU, {} memory. See the Amazon ECS "
+                    "documentation for the valid values.",
+                    *d.cpu, *d.memory));
   }
   for (const Container& c : d.containers) {
     // Verified (cdk-preflight pf-ecs-fargate-privileged; the quotes arrived as
@@ -1265,8 +1276,7 @@ Status checkFargate(const Definition& d) {
         if (const json::value* add = member(caps->get_object(), "add"); add && add->is_array()) {
           for (const json::value& cap : add->get_array()) {
             if (cap.is_string() && view(cap.get_string()) != "SYS_PTRACE") {
-              return clientError(
-                  fmt::format("{} is not allowed on Fargate.", view(cap.get_string())));
+              return clientError(fmt::format("{} is not allowed on Fargate.", view(cap.get_string())));
             }
           }
         }
@@ -1282,13 +1292,12 @@ Status checkFargate(const Definition& d) {
     if (!c.log_driver.empty()) {
       // Verified (cdk-preflight pf-ecs-fargate-log-driver-unsupported).
       if (!contains(kFargateLogDrivers, c.log_driver)) {
-        return clientError(fmt::format(
-            "{} is not a valid log driver. Must be one of [awslogs,splunk,awsfirelens]", c.log_driver));
+        return clientError(
+            fmt::format("{} is not a valid log driver. Must be one of [awslogs,splunk,awsfirelens]", c.log_driver));
       }
       if (c.log_driver == "awslogs") {
         // Verified (aws/aws-cdk#1422).
-        if (!c.log_options.contains("awslogs-stream-prefix") ||
-            c.log_options.at("awslogs-stream-prefix").empty()) {
+        if (!c.log_options.contains("awslogs-stream-prefix") || c.log_options.at("awslogs-stream-prefix").empty()) {
           return clientError(
               "Fargate requires log configuration options to include awslogs-stream-prefix to support log "
               "driver awslogs.");
@@ -1306,12 +1315,12 @@ Status checkFargate(const Definition& d) {
     }
     // [style], after the verified restartAttemptPeriod message. Docs: 2-120 s on Fargate.
     if (c.stop_timeout && (*c.stop_timeout < kMinTimeout || *c.stop_timeout > kFargateMaxTimeout)) {
-      return clientError(fmt::format(
-          "The 'stopTimeout' setting for container '{}' must be between 2 and 120 on Fargate.", c.name));
+      return clientError(
+          fmt::format("The 'stopTimeout' setting for container '{}' must be between 2 and 120 on Fargate.", c.name));
     }
     if (c.start_timeout && (*c.start_timeout < kMinTimeout || *c.start_timeout > kFargateMaxTimeout)) {
-      return clientError(fmt::format(
-          "The 'startTimeout' setting for container '{}' must be between 2 and 120 on Fargate.", c.name));
+      return clientError(
+          fmt::format("The 'startTimeout' setting for container '{}' must be between 2 and 120 on Fargate.", c.name));
     }
   }
   // Verified (cdk-preflight pf-ecs-fargate-placement-constraints, -ipc-mode,
@@ -1401,8 +1410,8 @@ Result<json::array> readTags(const json::object& request) {
           fmt::format("Tag value for key '{}' is longer than {} characters.", *key, kMaxTagValueLength));
     }
     if (lower(std::string_view(*key).substr(0, 4)) == "aws:") {
-      return parameterError(fmt::format(
-          "Tag key '{}' is not valid. Tag keys starting with 'aws:' are reserved for AWS use.", *key));
+      return parameterError(
+          fmt::format("Tag key '{}' is not valid. Tag keys starting with 'aws:' are reserved for AWS use.", *key));
     }
     json::object tag;
     tag["key"] = *key;
@@ -1515,9 +1524,8 @@ json::array requiresAttributesJson(const Definition& d) {
     if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
   };
   constexpr std::string_view kApi = "com.amazonaws.ecs.capability.docker-remote-api.";
-  bool awslogs = false, ecr = false, options = false, reservation = false, health = false,
-       ordering = false, ssm = false, asm_secrets = false, env_files = false, api29 = false,
-       init = false, private_registry = false;
+  bool awslogs = false, ecr = false, options = false, reservation = false, health = false, ordering = false,
+       ssm = false, asm_secrets = false, env_files = false, api29 = false, init = false, private_registry = false;
   std::vector<std::string> firelens;
   for (const Container& c : d.containers) {
     if (!c.log_driver.empty()) add("com.amazonaws.ecs.capability.logging-driver." + c.log_driver);
@@ -1583,8 +1591,8 @@ json::array requiresAttributesJson(const Definition& d) {
 json::object taskDefinitionJson(const Definition& d, const TaskDefinitionContext& ctx, bool fargate_ok) {
   const json::object& r = *d.request;
   json::object td;
-  td["taskDefinitionArn"] = fmt::format("arn:aws:ecs:{}:{}:task-definition/{}:{}", ctx.region,
-                                        ctx.account_id, d.family, ctx.revision);
+  td["taskDefinitionArn"] =
+      fmt::format("arn:aws:ecs:{}:{}:task-definition/{}:{}", ctx.region, ctx.account_id, d.family, ctx.revision);
   json::array containers;
   for (const Container& c : d.containers) containers.push_back(containerJson(c));
   td["containerDefinitions"] = std::move(containers);
@@ -1660,8 +1668,8 @@ Result<int> parseMemoryMiB(std::string_view text) {
     if (unit.empty() || unit == "mb" || unit == "mib") scale = 1;
     if (unit == "gb" || unit == "gib") scale = 1024;
     if (scale != 0) {
-      if (auto mib = wholeNumber(quantity->first * scale, kMinContainerMemoryMiB,
-                                 std::numeric_limits<int32_t>::max())) {
+      if (auto mib =
+              wholeNumber(quantity->first * scale, kMinContainerMemoryMiB, std::numeric_limits<int32_t>::max())) {
         return *mib;
       }
     }
@@ -1675,14 +1683,22 @@ bool isValidFargateCpuMemory(int cpu, int memory) {
     return memory >= low_gib * 1024 && memory <= high_gib * 1024 && memory % (step_gib * 1024) == 0;
   };
   switch (cpu) {
-    case 256: return memory == 512 || memory == 1024 || memory == 2048;
-    case 512: return steps(1, 4, 1);
-    case 1024: return steps(2, 8, 1);
-    case 2048: return steps(4, 16, 1);
-    case 4096: return steps(8, 30, 1);
-    case 8192: return steps(16, 60, 4);
-    case 16384: return steps(32, 120, 8);
-    default: return false;
+    case 256:
+      return memory == 512 || memory == 1024 || memory == 2048;
+    case 512:
+      return steps(1, 4, 1);
+    case 1024:
+      return steps(2, 8, 1);
+    case 2048:
+      return steps(4, 16, 1);
+    case 4096:
+      return steps(8, 30, 1);
+    case 8192:
+      return steps(16, 60, 4);
+    case 16384:
+      return steps(32, 120, 8);
+    default:
+      return false;
   }
 }
 
@@ -1691,8 +1707,8 @@ Result<json::object> buildTaskDefinition(const json::object& request, const Task
   // (awsdocs/amazon-ecs-developer-guide#149). ECS measures its own encoding
   // of the definition; the request's JSON is the nearest berth has.
   if (size_t bytes = json::serialize(request).size(); bytes > kMaxDefinitionBytes) {
-    return clientError(fmt::format("Actual length: '{}'. Max allowed length is '{}' bytes.", bytes,
-                                   kMaxDefinitionBytes));
+    return clientError(
+        fmt::format("Actual length: '{}'. Max allowed length is '{}' bytes.", bytes, kMaxDefinitionBytes));
   }
 
   Definition d;

@@ -48,18 +48,17 @@ namespace berth::ecs {
 
 // What the caller knows that the request does not carry.
 struct TaskDefinitionContext {
-  std::string region;          // e.g. "us-east-1"
-  std::string account_id;      // 12 digits
-  int64_t revision = 1;        // assigned by the caller (next revision of the family)
-  double registered_at = 0;    // epoch seconds
-  std::string registered_by;   // principal ARN of the caller
+  std::string region;         // e.g. "us-east-1"
+  std::string account_id;     // 12 digits
+  int64_t revision = 1;       // assigned by the caller (next revision of the family)
+  double registered_at = 0;   // epoch seconds
+  std::string registered_by;  // principal ARN of the caller
 };
 
 // Validates and normalises a RegisterTaskDefinition request; see the file
 // comment for the output shape. The taskDefinitionArn is
 // arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>.
-Result<boost::json::object> buildTaskDefinition(const boost::json::object& request,
-                                                const TaskDefinitionContext& ctx);
+Result<boost::json::object> buildTaskDefinition(const boost::json::object& request, const TaskDefinitionContext& ctx);
 
 // Validates a task definition family name alone: 1 to 255 letters, numbers,
 // hyphens and underscores. The errors are RegisterTaskDefinition's

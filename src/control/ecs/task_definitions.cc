@@ -131,7 +131,8 @@ Result<bj::value> Ecs::deregisterTaskDefinition(const bj::object& in, const Call
     persist(batch, updated);
     BERTH_TRY(commit(batch));
   }
-  auto& stored = task_definitions_[json::stringOr(updated.doc, "family")][json::getInt(updated.doc, "revision").value_or(0)];
+  auto& stored =
+      task_definitions_[json::stringOr(updated.doc, "family")][json::getInt(updated.doc, "revision").value_or(0)];
   stored = std::move(updated);
   return bj::object{{"taskDefinition", stored.doc}};
 }
@@ -150,8 +151,10 @@ Result<bj::value> Ecs::deleteTaskDefinitions(const bj::object& in, const CallCon
       continue;
     }
     if (json::stringOr((*found)->doc, "status") != "INACTIVE") {
-      failures.push_back(bj::object{{"arn", json::stringOr((*found)->doc, "taskDefinitionArn")},
-                                    {"reason", "The specified task definition is still in ACTIVE status. Please deregister the target and try again."}});
+      failures.push_back(bj::object{
+          {"arn", json::stringOr((*found)->doc, "taskDefinitionArn")},
+          {"reason",
+           "The specified task definition is still in ACTIVE status. Please deregister the target and try again."}});
       continue;
     }
     TaskDefinition updated = **found;

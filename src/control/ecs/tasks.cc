@@ -119,11 +119,11 @@ Ecs::Task Ecs::makeTask(const Cluster& cluster, const TaskDefinition& td, Launch
   }
   if (subnet) {
     d["availabilityZone"] = subnet->availability_zone;
-    d["attachments"] = bj::array{bj::object{
-        {"id", randomUuid()},
-        {"type", "ElasticNetworkInterface"},
-        {"status", "PRECREATED"},
-        {"details", bj::array{bj::object{{"name", "subnetId"}, {"value", subnet->id}}}}}};
+    d["attachments"] =
+        bj::array{bj::object{{"id", randomUuid()},
+                             {"type", "ElasticNetworkInterface"},
+                             {"status", "PRECREATED"},
+                             {"details", bj::array{bj::object{{"name", "subnetId"}, {"value", subnet->id}}}}}};
   } else {
     d["availabilityZone"] = network_.subnets.empty() ? config_.region + "a" : network_.subnets[0].availability_zone;
     d["attachments"] = bj::array{};
@@ -177,8 +177,7 @@ Result<bj::value> Ecs::runTask(const bj::object& in, const CallContext& ctx) {
   if (!td_ref || td_ref->empty()) return invalidParameter("TaskDefinition can not be blank.");
   auto td = resolveTaskDefinition(*td_ref);
   if (!td) return invalidParameter("TaskDefinition not found.");
-  if (json::stringOr((*td)->doc, "status") != "ACTIVE")
-    return clientError("TaskDefinition is inactive");
+  if (json::stringOr((*td)->doc, "status") != "ACTIVE") return clientError("TaskDefinition is inactive");
   int64_t count = json::getInt(in, "count").value_or(1);
   if (count < 1 || count > 10) return invalidParameter("Count must be between 1 and 10.");
   auto started_by = json::stringOr(in, "startedBy");
@@ -310,8 +309,7 @@ Result<bj::value> Ecs::listTasks(const bj::object& in, const CallContext&) {
   std::string launch_type = json::stringOr(in, "launchType");
   if (!family.empty() && !service.empty())
     return invalidParameter("Family and serviceName cannot be specified together.");
-  if (!json::stringOr(in, "containerInstance").empty())
-    return bj::object{{"taskArns", bj::array{}}};
+  if (!json::stringOr(in, "containerInstance").empty()) return bj::object{{"taskArns", bj::array{}}};
   std::string after = BERTH_TRY(decodeToken("ListTasks", in));
 
   bj::array arns;

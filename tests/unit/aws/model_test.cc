@@ -170,15 +170,14 @@ TEST(ModelTest, ErrorShapes) {
 }
 
 TEST(ModelTest, FromJsonRejectsBrokenModels) {
-  auto missing_shape = ServiceModel::fromJson(
-      R"({"metadata":{"id":"t","protocol":"json","jsonVersion":"1.1","targetPrefix":"T"},)"
-      R"("operations":{"Op":{"name":"Op","input":{"shape":"In"}}},"shapes":{}})");
+  auto missing_shape =
+      ServiceModel::fromJson(R"({"metadata":{"id":"t","protocol":"json","jsonVersion":"1.1","targetPrefix":"T"},)"
+                             R"("operations":{"Op":{"name":"Op","input":{"shape":"In"}}},"shapes":{}})");
   ASSERT_FALSE(missing_shape.has_value());
   EXPECT_NE(missing_shape.error().message.find("In"), std::string::npos);
 
-  auto bad_ref = ServiceModel::fromJson(
-      R"({"metadata":{"id":"t","protocol":"json"},"operations":{},)"
-      R"("shapes":{"S":{"type":"structure","members":{"a":{"shape":"Missing"}}}}})");
+  auto bad_ref = ServiceModel::fromJson(R"({"metadata":{"id":"t","protocol":"json"},"operations":{},)"
+                                        R"("shapes":{"S":{"type":"structure","members":{"a":{"shape":"Missing"}}}}})");
   EXPECT_FALSE(bad_ref.has_value());
 
   EXPECT_FALSE(ServiceModel::fromJson("not json").has_value());

@@ -72,8 +72,9 @@ TEST(DecodeQueryInputTest, IamStructuresAndLists) {
             R"("PolicyArns":[{"arn":"arn:aws:iam::aws:policy/a"}],"DurationSeconds":900})");
   EXPECT_EQ(decoded("sts", "Action=GetCallerIdentity&Version=2011-06-15"), "{}");
   // Indices are ordered numerically, gaps allowed.
-  EXPECT_EQ(decoded("iam", "Action=TagRole&RoleName=r&Tags.member.10.Key=b&Tags.member.10.Value=2&"
-                           "Tags.member.9.Key=a&Tags.member.9.Value=1"),
+  EXPECT_EQ(decoded("iam",
+                    "Action=TagRole&RoleName=r&Tags.member.10.Key=b&Tags.member.10.Value=2&"
+                    "Tags.member.9.Key=a&Tags.member.9.Value=1"),
             R"({"RoleName":"r","Tags":[{"Key":"a","Value":"1"},{"Key":"b","Value":"2"}]})");
 }
 
@@ -110,8 +111,9 @@ TEST(DecodeQueryInputTest, Ec2Names) {
                     "Filter.1.Value.2=vpc-2&Filter.2.Name=isDefault&Filter.2.Value.1=true&VpcId.1=vpc-1&DryRun=false"),
             R"({"Filters":[{"Name":"vpc-id","Values":["vpc-1","vpc-2"]},{"Name":"isDefault","Values":["true"]}],)"
             R"("VpcIds":["vpc-1"],"DryRun":false})");
-  EXPECT_EQ(decoded("ec2", "Action=DescribeSecurityGroups&Version=2016-11-15&GroupId.1=sg-1&GroupName.1=default&"
-                           "MaxResults=5"),
+  EXPECT_EQ(decoded("ec2",
+                    "Action=DescribeSecurityGroups&Version=2016-11-15&GroupId.1=sg-1&GroupName.1=default&"
+                    "MaxResults=5"),
             R"({"GroupIds":["sg-1"],"GroupNames":["default"],"MaxResults":5})");
   EXPECT_EQ(decoded("ec2", "Action=DescribeVpcAttribute&Version=2016-11-15&Attribute=enableDnsSupport&VpcId=vpc-1"),
             R"({"Attribute":"enableDnsSupport","VpcId":"vpc-1"})");
@@ -188,8 +190,7 @@ TEST(EncodeQueryErrorTest, BothStyles) {
             "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type>"
             "<Code>NoSuchEntity</Code><Message>The role with name x cannot be found.</Message></Error>"
             "<RequestId>r1</RequestId></ErrorResponse>");
-  EXPECT_EQ(encodeQueryError(service("ec2"), "InvalidVpcID.NotFound", "The vpc ID 'vpc-9' does not exist", false,
-                             "r2"),
+  EXPECT_EQ(encodeQueryError(service("ec2"), "InvalidVpcID.NotFound", "The vpc ID 'vpc-9' does not exist", false, "r2"),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InvalidVpcID.NotFound</Code>"
             "<Message>The vpc ID &apos;vpc-9&apos; does not exist</Message></Error></Errors>"
             "<RequestID>r2</RequestID></Response>");
@@ -203,8 +204,15 @@ TEST(EncodeQueryErrorTest, BothStyles) {
 TEST(EncodeQueryOutputTest, InvalidTextIsReplaced) {
   const ServiceModel& sts = service("sts");
   std::string xml = encodeQueryOutput(sts, *sts.operation("GetCallerIdentity"),
-                                      bj::object{{"UserId", std::string("a\x01" "b\xFF" "c\xC3\xA9")}}, "r");
-  EXPECT_NE(xml.find("<UserId>a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xC3\xA9</UserId>"), std::string::npos) << xml;
+                                      bj::object{{"UserId", std::string("a\x01"
+                                                                        "b\xFF"
+                                                                        "c\xC3\xA9")}},
+                                      "r");
+  EXPECT_NE(xml.find("<UserId>a\xEF\xBF\xBD"
+                     "b\xEF\xBF\xBD"
+                     "c\xC3\xA9</UserId>"),
+            std::string::npos)
+      << xml;
 }
 
 // --- botocore reads what berth writes ---------------------------------------
@@ -212,7 +220,7 @@ TEST(EncodeQueryOutputTest, InvalidTextIsReplaced) {
 struct XmlCase {
   std::string service;
   std::string operation;
-  std::string output;  // JSON
+  std::string output;    // JSON
   std::string expected;  // JSON, when botocore's parse differs from `output`
 };
 
@@ -227,7 +235,8 @@ std::filesystem::path checkerScript() {
 
 TEST(QueryXmlBotocoreTest, BotocoreParsesWhatBerthWrites) {
   const XmlCase successes[] = {
-      {"sts", "GetCallerIdentity", R"({"UserId":"AIDAEXAMPLE","Account":"000000000000","Arn":"arn:aws:iam::000000000000:root"})", ""},
+      {"sts", "GetCallerIdentity",
+       R"({"UserId":"AIDAEXAMPLE","Account":"000000000000","Arn":"arn:aws:iam::000000000000:root"})", ""},
       {"sts", "AssumeRole",
        R"({"Credentials":{"AccessKeyId":"ASIAEXAMPLEEXAMPLE01","SecretAccessKey":"s","SessionToken":"t","Expiration":1767229200.25},)"
        R"("AssumedRoleUser":{"AssumedRoleId":"AROAEXAMPLEEXAMPLE01:s1","Arn":"arn:aws:sts::000000000000:assumed-role/r/s1"},)"

@@ -55,7 +55,8 @@ TEST(DecodeJsonInputTest, WrongTypesAreSerializationExceptions) {
   };
   const Case cases[] = {
       // ECS words conversions its own way (aws-cdk-cli#973).
-      {"ecs", "UpdateService", R"({"service":"s","desiredCount":"abc"})", "STRING_VALUE cannot be converted to Integer"},
+      {"ecs", "UpdateService", R"({"service":"s","desiredCount":"abc"})",
+       "STRING_VALUE cannot be converted to Integer"},
       {"ecs", "UpdateService", R"({"service":1})", "NUMBER_VALUE cannot be converted to String"},
       {"ecs", "UpdateService", R"({"service":"s","forceNewDeployment":"yes"})",
        "STRING_VALUE cannot be converted to Boolean"},
@@ -66,9 +67,12 @@ TEST(DecodeJsonInputTest, WrongTypesAreSerializationExceptions) {
       // Coral's classic wording elsewhere.
       {"logs", "CreateLogGroup", R"({"logGroupName":7})", "NUMBER_VALUE can not be converted to a String"},
       {"logs", "CreateLogGroup", R"({"logGroupName":true})", "TRUE_VALUE can not be converted to a String"},
-      {"logs", "GetLogEvents", R"({"logStreamName":"s","limit":"10"})", "STRING_VALUE can not be converted to an Integer"},
-      {"logs", "GetLogEvents", R"({"logStreamName":"s","startTime":"x"})", "STRING_VALUE can not be converted to a Long"},
-      {"logs", "GetLogEvents", R"({"logStreamName":"s","startTime":1e30})", "NUMBER_VALUE can not be converted to a Long"},
+      {"logs", "GetLogEvents", R"({"logStreamName":"s","limit":"10"})",
+       "STRING_VALUE can not be converted to an Integer"},
+      {"logs", "GetLogEvents", R"({"logStreamName":"s","startTime":"x"})",
+       "STRING_VALUE can not be converted to a Long"},
+      {"logs", "GetLogEvents", R"({"logStreamName":"s","startTime":1e30})",
+       "NUMBER_VALUE can not be converted to a Long"},
       {"logs", "TagLogGroup", R"({"logGroupName":"g","tags":[1]})", "Start of list found where not expected"},
       {"logs", "TagLogGroup", R"({"logGroupName":"g","tags":"x"})", "Expected map or null"},
       {"ecs", "ListClusters", R"([])", "Start of list found where not expected"},
@@ -181,8 +185,9 @@ TEST(DecodeJsonInputTest, LogsReportsEveryViolationCoralStyle) {
 TEST(DecodeJsonInputTest, OtherServicesNamesAndWording) {
   Outcome out = decode("ecr", "CreateRepository", R"({"repositoryName":"A"})");
   EXPECT_EQ(out.type, "InvalidParameterException");
-  EXPECT_EQ(out.message, "Invalid parameter at 'repositoryName' failed to satisfy constraint: "
-                         "'must have length greater than or equal to 2'");
+  EXPECT_EQ(out.message,
+            "Invalid parameter at 'repositoryName' failed to satisfy constraint: "
+            "'must have length greater than or equal to 2'");
 
   out = decode("ssm", "GetParameter", R"({"Name":""})");
   EXPECT_EQ(out.type, "ValidationException");
@@ -228,27 +233,28 @@ TEST(DecodeJsonInputTest, ValidRequestsPass) {
 class SyntheticModelTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto model = ServiceModel::fromJson(R"({"metadata":{"id":"synthetic","protocol":"json","jsonVersion":"1.1",)"
-                                        R"("targetPrefix":"Synthetic"},"operations":{)"
-                                        R"("Op":{"name":"Op","input":{"shape":"In"},"output":{"shape":"Out"}},)"
-                                        R"("NoOutput":{"name":"NoOutput","input":{"shape":"In"}}},"shapes":{)"
-                                        R"("In":{"type":"structure","required":["name"],"members":{)"
-                                        R"("name":{"shape":"Name"},"count":{"shape":"Count"},"ratio":{"shape":"D"},)"
-                                        R"("data":{"shape":"B"},"when":{"shape":"T"},"labels":{"shape":"Labels"},)"
-                                        R"("names":{"shape":"Names"},"flag":{"shape":"Bool"},"big":{"shape":"L"}}},)"
-                                        R"("Out":{"type":"structure","required":["id"],"members":{)"
-                                        R"("id":{"shape":"Name"},"count":{"shape":"Count"},"when":{"shape":"T"},)"
-                                        R"("labels":{"shape":"Labels"},"names":{"shape":"Names"},"kind":{"shape":"Kind"},)"
-                                        R"("data":{"shape":"B"},"ratio":{"shape":"D"},"choice":{"shape":"U"}}},)"
-                                        R"("Name":{"type":"string","min":1,"max":5,"pattern":"^[a-z]+$"},)"
-                                        R"("Kind":{"type":"string","enum":["A","B"]},)"
-                                        R"("Count":{"type":"integer","min":1,"max":10},)"
-                                        R"("L":{"type":"long"},"D":{"type":"double","max":1.5},)"
-                                        R"("B":{"type":"blob","max":3},"T":{"type":"timestamp"},)"
-                                        R"("Bool":{"type":"boolean"},)"
-                                        R"("Labels":{"type":"map","key":{"shape":"Kind"},"value":{"shape":"Name"},"max":2},)"
-                                        R"("Names":{"type":"list","member":{"shape":"Name"},"min":1},)"
-                                        R"("U":{"type":"structure","union":true,"members":{"a":{"shape":"Name"},"b":{"shape":"Count"}}}}})");
+    auto model = ServiceModel::fromJson(
+        R"({"metadata":{"id":"synthetic","protocol":"json","jsonVersion":"1.1",)"
+        R"("targetPrefix":"Synthetic"},"operations":{)"
+        R"("Op":{"name":"Op","input":{"shape":"In"},"output":{"shape":"Out"}},)"
+        R"("NoOutput":{"name":"NoOutput","input":{"shape":"In"}}},"shapes":{)"
+        R"("In":{"type":"structure","required":["name"],"members":{)"
+        R"("name":{"shape":"Name"},"count":{"shape":"Count"},"ratio":{"shape":"D"},)"
+        R"("data":{"shape":"B"},"when":{"shape":"T"},"labels":{"shape":"Labels"},)"
+        R"("names":{"shape":"Names"},"flag":{"shape":"Bool"},"big":{"shape":"L"}}},)"
+        R"("Out":{"type":"structure","required":["id"],"members":{)"
+        R"("id":{"shape":"Name"},"count":{"shape":"Count"},"when":{"shape":"T"},)"
+        R"("labels":{"shape":"Labels"},"names":{"shape":"Names"},"kind":{"shape":"Kind"},)"
+        R"("data":{"shape":"B"},"ratio":{"shape":"D"},"choice":{"shape":"U"}}},)"
+        R"("Name":{"type":"string","min":1,"max":5,"pattern":"^[a-z]+$"},)"
+        R"("Kind":{"type":"string","enum":["A","B"]},)"
+        R"("Count":{"type":"integer","min":1,"max":10},)"
+        R"("L":{"type":"long"},"D":{"type":"double","max":1.5},)"
+        R"("B":{"type":"blob","max":3},"T":{"type":"timestamp"},)"
+        R"("Bool":{"type":"boolean"},)"
+        R"("Labels":{"type":"map","key":{"shape":"Kind"},"value":{"shape":"Name"},"max":2},)"
+        R"("Names":{"type":"list","member":{"shape":"Name"},"min":1},)"
+        R"("U":{"type":"structure","union":true,"members":{"a":{"shape":"Name"},"b":{"shape":"Count"}}}}})");
     ASSERT_TRUE(model.has_value()) << model.error().message;
     model_ = std::move(*model);
     op_ = model_->operation("Op");
@@ -339,12 +345,10 @@ TEST_F(SyntheticModelTest, OutputChecks) {
             "synthetic Op output: count: expected integer (a JSON integer), got double");
   EXPECT_EQ(out(R"({"id":"abc","count":0})"), "synthetic Op output: count: 0 is below the minimum 1");
   EXPECT_EQ(out(R"({"id":"abc","kind":"C"})"), "synthetic Op output: kind: 'C' is not one of [A, B]");
-  EXPECT_EQ(out(R"({"id":"abc","names":["a",null]})"),
-            "synthetic Op output: names[1]: null (omit the member instead)");
+  EXPECT_EQ(out(R"({"id":"abc","names":["a",null]})"), "synthetic Op output: names[1]: null (omit the member instead)");
   EXPECT_EQ(out(R"({"id":"abc","names":["a","toolong"]})"),
             "synthetic Op output: names[1]: length 7 is above the maximum 5");
-  EXPECT_EQ(out(R"({"id":"abc","labels":{"Z":"x"}})"),
-            "synthetic Op output: labels[\"Z\"]: 'Z' is not one of [A, B]");
+  EXPECT_EQ(out(R"({"id":"abc","labels":{"Z":"x"}})"), "synthetic Op output: labels[\"Z\"]: 'Z' is not one of [A, B]");
   EXPECT_EQ(out(R"({"id":"abc","when":"noon"})"),
             "synthetic Op output: when: expected timestamp (epoch seconds), got string");
   EXPECT_EQ(out(R"({"id":"abc","data":"***"})"), "synthetic Op output: data: blob is not base64");
@@ -364,10 +368,11 @@ TEST_F(SyntheticModelTest, OutputChecks) {
 TEST(ValidateOutputTest, RealEcsResponses) {
   const ServiceModel* ecs = ServiceModel::byId("ecs");
   const OperationModel* op = ecs->operation("DescribeServices");
-  bj::value good = bj::parse(R"({"services":[{"serviceName":"backend","desiredCount":2,"launchType":"FARGATE",)"
-                             R"("createdAt":1767225600.123,"deployments":[{"id":"ecs-svc/1234567890123456789",)"
-                             R"("status":"PRIMARY","rolloutState":"COMPLETED","createdAt":1767225600}]}],)"
-                             R"("failures":[{"arn":"arn:aws:ecs:us-east-1:000000000000:service/c/x","reason":"MISSING"}]})");
+  bj::value good =
+      bj::parse(R"({"services":[{"serviceName":"backend","desiredCount":2,"launchType":"FARGATE",)"
+                R"("createdAt":1767225600.123,"deployments":[{"id":"ecs-svc/1234567890123456789",)"
+                R"("status":"PRIMARY","rolloutState":"COMPLETED","createdAt":1767225600}]}],)"
+                R"("failures":[{"arn":"arn:aws:ecs:us-east-1:000000000000:service/c/x","reason":"MISSING"}]})");
   EXPECT_TRUE(validateOutput(*ecs, *op, good).has_value());
   bj::value bad = bj::parse(R"({"services":[{"serviceName":"b","deployments":[{"rolloutState":"DONE"}]}]})");
   auto status = validateOutput(*ecs, *op, bad);
@@ -379,9 +384,9 @@ TEST(ValidateOutputTest, RealEcsResponses) {
 
 TEST(ValidationErrorTypeTest, PerService) {
   EXPECT_EQ(validationErrorType(*ServiceModel::byId("ecs"), nullptr), "InvalidParameterException");
-  EXPECT_EQ(validationErrorType(*ServiceModel::byId("ecs"),
-                                ServiceModel::byId("ecs")->operation("RegisterTaskDefinition")),
-            "ClientException");
+  EXPECT_EQ(
+      validationErrorType(*ServiceModel::byId("ecs"), ServiceModel::byId("ecs")->operation("RegisterTaskDefinition")),
+      "ClientException");
   EXPECT_EQ(validationErrorType(*ServiceModel::byId("logs"), nullptr), "InvalidParameterException");
   EXPECT_EQ(validationErrorType(*ServiceModel::byId("ssm"), nullptr), "ValidationException");
   EXPECT_EQ(validationErrorType(*ServiceModel::byId("iam"), nullptr), "ValidationError");

@@ -20,8 +20,7 @@ constexpr std::string_view kAkid = "AKIDEXAMPLE";
 constexpr std::string_view kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 constexpr std::string_view kHost = "example.amazonaws.com";
 constexpr std::string_view kSuiteDate = "20150830T123600Z";
-constexpr std::string_view kSessionToken =
-    "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267";
+constexpr std::string_view kSessionToken = "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267";
 constexpr std::string_view kAccount = "123456789012";
 constexpr std::string_view kDefaultAccount = "000000000000";
 
@@ -96,8 +95,7 @@ Result<VerifiedIdentity> verify(const OwnedRequest& r, const KeyStore& keys, Wal
   return verifySigV4(r.view(), keys.lookup(), now, mode, kDefaultAccount);
 }
 
-void expectError(const Result<VerifiedIdentity>& result, std::string_view aws_type,
-                 std::string_view message) {
+void expectError(const Result<VerifiedIdentity>& result, std::string_view aws_type, std::string_view message) {
   ASSERT_FALSE(result.has_value()) << "expected " << aws_type;
   EXPECT_EQ(result.error().aws_type, aws_type) << result.error().message;
   EXPECT_EQ(result.error().code, ErrorCode::kUnauthenticated);
@@ -125,58 +123,148 @@ struct SuiteVector {
 };
 
 std::vector<SuiteVector> suiteVectors() {
-  const std::string kUnreserved =
-      "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const std::string kUnreserved = "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   return {
-      {"get-vanilla", "GET", "/", "", {}, "", "host;x-amz-date",
+      {"get-vanilla",
+       "GET",
+       "/",
+       "",
+       {},
+       "",
+       "host;x-amz-date",
        "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
-      {"get-vanilla-query-order-key-case", "GET", "/", "Param2=value2&Param1=value1", {}, "",
-       "host;x-amz-date", "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
-      {"get-vanilla-empty-query-key", "GET", "/", "Param1=value1", {}, "", "host;x-amz-date",
+      {"get-vanilla-query-order-key-case",
+       "GET",
+       "/",
+       "Param2=value2&Param1=value1",
+       {},
+       "",
+       "host;x-amz-date",
+       "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
+      {"get-vanilla-empty-query-key",
+       "GET",
+       "/",
+       "Param1=value1",
+       {},
+       "",
+       "host;x-amz-date",
        "a67d582fa61cc504c4bae71f336f98b97f1ea3c7a6bfe1b6e45aec72011b9aeb"},
-      {"get-vanilla-query-unreserved", "GET", "/", kUnreserved + "=" + kUnreserved, {}, "",
-       "host;x-amz-date", "9c3e54bfcdf0b19771a7f523ee5669cdf59bc7cc0884027167c21bb143a40197"},
-      {"get-vanilla-utf8-query", "GET", "/", "\xe1\x88\xb4=bar", {}, "", "host;x-amz-date",
+      {"get-vanilla-query-unreserved",
+       "GET",
+       "/",
+       kUnreserved + "=" + kUnreserved,
+       {},
+       "",
+       "host;x-amz-date",
+       "9c3e54bfcdf0b19771a7f523ee5669cdf59bc7cc0884027167c21bb143a40197"},
+      {"get-vanilla-utf8-query",
+       "GET",
+       "/",
+       "\xe1\x88\xb4=bar",
+       {},
+       "",
+       "host;x-amz-date",
        "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04"},
-      {"get-header-value-trim", "GET", "/", "",
-       {{"My-Header1", "value1"}, {"My-Header2", "\"a   b   c\""}}, "",
+      {"get-header-value-trim",
+       "GET",
+       "/",
+       "",
+       {{"My-Header1", "value1"}, {"My-Header2", "\"a   b   c\""}},
+       "",
        "host;my-header1;my-header2;x-amz-date",
        "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"},
-      {"get-header-value-order", "GET", "/", "",
-       {{"My-Header1", "value4"}, {"My-Header1", "value1"}, {"My-Header1", "value3"},
-        {"My-Header1", "value2"}},
-       "", "host;my-header1;x-amz-date",
+      {"get-header-value-order",
+       "GET",
+       "/",
+       "",
+       {{"My-Header1", "value4"}, {"My-Header1", "value1"}, {"My-Header1", "value3"}, {"My-Header1", "value2"}},
+       "",
+       "host;my-header1;x-amz-date",
        "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01"},
-      {"get-header-key-duplicate", "GET", "/", "",
-       {{"My-Header1", "value2"}, {"My-Header1", "value2"}, {"My-Header1", "value1"}}, "",
+      {"get-header-key-duplicate",
+       "GET",
+       "/",
+       "",
+       {{"My-Header1", "value2"}, {"My-Header1", "value2"}, {"My-Header1", "value1"}},
+       "",
        "host;my-header1;x-amz-date",
        "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea"},
-      {"get-utf8", "GET", "/\xe1\x88\xb4", "", {}, "", "host;x-amz-date",
+      {"get-utf8",
+       "GET",
+       "/\xe1\x88\xb4",
+       "",
+       {},
+       "",
+       "host;x-amz-date",
        "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85"},
-      {"get-unreserved", "GET", "/" + kUnreserved, "", {}, "", "host;x-amz-date",
+      {"get-unreserved",
+       "GET",
+       "/" + kUnreserved,
+       "",
+       {},
+       "",
+       "host;x-amz-date",
        "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f"},
-      {"get-space-normalized", "GET", "/example space/", "", {}, "", "host;x-amz-date",
+      {"get-space-normalized",
+       "GET",
+       "/example space/",
+       "",
+       {},
+       "",
+       "host;x-amz-date",
        "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741"},
-      {"get-slash-dot-slash-normalized", "GET", "/./", "", {}, "", "host;x-amz-date",
+      {"get-slash-dot-slash-normalized",
+       "GET",
+       "/./",
+       "",
+       {},
+       "",
+       "host;x-amz-date",
        "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
-      {"get-relative-relative-normalized", "GET", "/example1/example2/../..", "", {}, "",
-       "host;x-amz-date", "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
-      {"get-slashes-normalized", "GET", "//example//", "", {}, "", "host;x-amz-date",
+      {"get-relative-relative-normalized",
+       "GET",
+       "/example1/example2/../..",
+       "",
+       {},
+       "",
+       "host;x-amz-date",
+       "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
+      {"get-slashes-normalized",
+       "GET",
+       "//example//",
+       "",
+       {},
+       "",
+       "host;x-amz-date",
        "9a624bd73a37c9a373b5312afbebe7a714a789de108f0bdfe846570885f57e84"},
-      {"post-x-www-form-urlencoded", "POST", "/", "",
-       {{"Content-Type", "application/x-www-form-urlencoded"}}, "Param1=value1",
+      {"post-x-www-form-urlencoded",
+       "POST",
+       "/",
+       "",
+       {{"Content-Type", "application/x-www-form-urlencoded"}},
+       "Param1=value1",
        "content-type;host;x-amz-date",
        "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"},
       // The suite's newer form of the same case, with a declared payload hash.
-      {"post-x-www-form-urlencoded (x-amz-content-sha256)", "POST", "/", "",
+      {"post-x-www-form-urlencoded (x-amz-content-sha256)",
+       "POST",
+       "/",
+       "",
        {{"Content-Type", "application/x-www-form-urlencoded"},
         {"Content-Length", "13"},
         {"x-amz-content-sha256", "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e"}},
-       "Param1=value1", "content-length;content-type;host;x-amz-content-sha256;x-amz-date",
+       "Param1=value1",
+       "content-length;content-type;host;x-amz-content-sha256;x-amz-date",
        "d3875051da38690788ef43de4db0d8f280229d82040bfac253562e56c3f20e0b"},
-      {"get-vanilla-with-session-token", "GET", "/", "", {}, "",
+      {"get-vanilla-with-session-token",
+       "GET",
+       "/",
+       "",
+       {},
+       "",
        "host;x-amz-date;x-amz-security-token",
-       "07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8", true},
+       "07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8",
+       true},
   };
 }
 
@@ -231,8 +319,7 @@ TEST(SigV4SuiteTest, SignerProducesThePublishedSignatures) {
     EXPECT_EQ(added[0].second, suiteAuthorization(v));
     EXPECT_EQ(added[1], std::make_pair(std::string("X-Amz-Date"), std::string(kSuiteDate)));
     if (v.with_token) {
-      EXPECT_EQ(added[2],
-                std::make_pair(std::string("X-Amz-Security-Token"), std::string(kSessionToken)));
+      EXPECT_EQ(added[2], std::make_pair(std::string("X-Amz-Security-Token"), std::string(kSessionToken)));
     }
   }
 }
@@ -265,8 +352,7 @@ TEST(SigV4SuiteTest, VerifierRejectsTamperedRequests) {
     // One hex digit of the signature changed.
     SuiteVector flipped = v;
     flipped.signature[10] = flipped.signature[10] == '0' ? '1' : '0';
-    expectError(verify(suiteRequest(flipped), keys, suiteTime()), kInvalidSignatureException,
-                mismatch);
+    expectError(verify(suiteRequest(flipped), keys, suiteTime()), kInvalidSignatureException, mismatch);
 
     // The path changed under the signature.
     OwnedRequest other_path = suiteRequest(v);
@@ -293,10 +379,8 @@ TEST(SigV4SuiteTest, VerifierRejectsTamperedRequests) {
 }
 
 TEST(SigV4SuiteTest, CanonicalRequestAndStringToSignOfGetVanilla) {
-  std::vector<std::pair<std::string_view, std::string_view>> headers = {
-      {"Host", kHost}, {"X-Amz-Date", kSuiteDate}};
-  std::string canonical = canonicalRequest("GET", "/", headers, "host;x-amz-date",
-                                           sha256Hex(""), "service", false);
+  std::vector<std::pair<std::string_view, std::string_view>> headers = {{"Host", kHost}, {"X-Amz-Date", kSuiteDate}};
+  std::string canonical = canonicalRequest("GET", "/", headers, "host;x-amz-date", sha256Hex(""), "service", false);
   EXPECT_EQ(canonical,
             "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
             "host;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -307,15 +391,10 @@ TEST(SigV4SuiteTest, CanonicalRequestAndStringToSignOfGetVanilla) {
 
 TEST(SigV4SuiteTest, HeaderValuesAreTrimmedAndCollapsed) {
   std::vector<std::pair<std::string_view, std::string_view>> headers = {
-      {"Host", kHost},
-      {"My-Header1", "  value1  "},
-      {"My-Header2", "\"a   b \t  c\""},
-      {"X-Amz-Date", kSuiteDate}};
-  std::string canonical = canonicalRequest("GET", "/", headers,
-                                           "host;my-header1;my-header2;x-amz-date",
-                                           sha256Hex(""), "service", false);
-  EXPECT_NE(canonical.find("\nmy-header1:value1\nmy-header2:\"a b c\"\n"), std::string::npos)
-      << canonical;
+      {"Host", kHost}, {"My-Header1", "  value1  "}, {"My-Header2", "\"a   b \t  c\""}, {"X-Amz-Date", kSuiteDate}};
+  std::string canonical =
+      canonicalRequest("GET", "/", headers, "host;my-header1;my-header2;x-amz-date", sha256Hex(""), "service", false);
+  EXPECT_NE(canonical.find("\nmy-header1:value1\nmy-header2:\"a b c\"\n"), std::string::npos) << canonical;
 }
 
 TEST(SigV4SuiteTest, DerivesTheDocumentedSigningKey) {
@@ -378,8 +457,7 @@ TEST(SigV4CanonicalTest, AmzDatesParseAndFormat) {
 class SigV4VerifyTest : public ::testing::Test {
  protected:
   // A correctly signed ECS call at `now_`.
-  OwnedRequest signedCall(std::optional<std::string> token = std::nullopt,
-                          std::string akid = std::string(kAkid)) {
+  OwnedRequest signedCall(std::optional<std::string> token = std::nullopt, std::string akid = std::string(kAkid)) {
     SigningInput in;
     in.method = "POST";
     in.host = "localhost:4566";
@@ -430,11 +508,9 @@ TEST_F(SigV4VerifyTest, AcceptsASignedCall) {
 TEST_F(SigV4VerifyTest, MissingAuthorizationIsAMissingToken) {
   OwnedRequest r = signedCall();
   r.removeHeader("Authorization");
-  expectError(verify(r, keys_, now_), kMissingAuthenticationTokenException,
-              "Missing Authentication Token");
+  expectError(verify(r, keys_, now_), kMissingAuthenticationTokenException, "Missing Authentication Token");
   r.headers.emplace_back("Authorization", "   ");
-  expectError(verify(r, keys_, now_), kMissingAuthenticationTokenException,
-              "Missing Authentication Token");
+  expectError(verify(r, keys_, now_), kMissingAuthenticationTokenException, "Missing Authentication Token");
 }
 
 TEST_F(SigV4VerifyTest, ExpiredAndFutureSignaturesCarryAwsMessages) {
@@ -460,8 +536,8 @@ TEST_F(SigV4VerifyTest, WrongSecretIsASignatureMismatch) {
 }
 
 TEST_F(SigV4VerifyTest, UnknownKeyIsAnUnrecognizedClient) {
-  expectError(verify(signedCall(std::nullopt, "AKIDUNKNOWN"), keys_, now_),
-              kUnrecognizedClientException, "The security token included in the request is invalid.");
+  expectError(verify(signedCall(std::nullopt, "AKIDUNKNOWN"), keys_, now_), kUnrecognizedClientException,
+              "The security token included in the request is invalid.");
 }
 
 TEST_F(SigV4VerifyTest, MissingDateHeader) {
@@ -489,8 +565,7 @@ TEST_F(SigV4VerifyTest, DateHeaderStandsInForXAmzDate) {
 
 TEST_F(SigV4VerifyTest, MissingAuthorizationParameters) {
   OwnedRequest r = signedCall();
-  r.setHeader("Authorization",
-              "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/ecs/aws4_request");
+  r.setHeader("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/ecs/aws4_request");
   expectError(verify(r, keys_, now_), kIncompleteSignatureException,
               "Authorization header requires 'Signature' parameter. Authorization header requires "
               "'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 "
@@ -526,17 +601,13 @@ TEST_F(SigV4VerifyTest, WhitespaceVariantsOfRealClientsAreAccepted) {
   std::string auth = authorizationOf(r);
   auto parsed = parseAuthorizationHeader(auth);
   ASSERT_TRUE(parsed.has_value());
-  std::string cred(parsed->credential), signed_headers(parsed->signed_headers),
-      sig(parsed->signature);
+  std::string cred(parsed->credential), signed_headers(parsed->signed_headers), sig(parsed->signature);
   for (const std::string& form : {
-           "AWS4-HMAC-SHA256 Credential=" + cred + ",SignedHeaders=" + signed_headers +
-               ",Signature=" + sig,
-           "AWS4-HMAC-SHA256   Credential=" + cred + " ,  SignedHeaders=" + signed_headers +
-               ",\tSignature=" + sig + "  ",
-           "  AWS4-HMAC-SHA256\tCredential=" + cred + ", SignedHeaders=" + signed_headers +
-               ", Signature=" + sig,
-           "AWS4-HMAC-SHA256 Signature=" + sig + ", Credential=" + cred +
-               ", SignedHeaders=" + signed_headers,
+           "AWS4-HMAC-SHA256 Credential=" + cred + ",SignedHeaders=" + signed_headers + ",Signature=" + sig,
+           "AWS4-HMAC-SHA256   Credential=" + cred + " ,  SignedHeaders=" + signed_headers + ",\tSignature=" + sig +
+               "  ",
+           "  AWS4-HMAC-SHA256\tCredential=" + cred + ", SignedHeaders=" + signed_headers + ", Signature=" + sig,
+           "AWS4-HMAC-SHA256 Signature=" + sig + ", Credential=" + cred + ", SignedHeaders=" + signed_headers,
        }) {
     SCOPED_TRACE(form);
     r.setHeader("Authorization", form);
@@ -575,23 +646,20 @@ TEST_F(SigV4VerifyTest, CredentialShapeAndScope) {
   OwnedRequest r = signedCall();
   auto with_credential = [&](std::string credential) {
     r.setHeader("Authorization", "AWS4-HMAC-SHA256 Credential=" + credential +
-                                     ", SignedHeaders=host;x-amz-date, Signature=" +
-                                     std::string(64, 'a'));
+                                     ", SignedHeaders=host;x-amz-date, Signature=" + std::string(64, 'a'));
     return verify(r, keys_, now_);
   };
   expectError(with_credential("AKIDEXAMPLE/20260101/us-east-1/ecs"), kIncompleteSignatureException,
               "Credential must have exactly 5 slash-delimited elements, e.g. "
               "keyid/date/region/service/term, got 'AKIDEXAMPLE/20260101/us-east-1/ecs'");
-  expectError(with_credential("AKIDEXAMPLE/20260101/us-east-1/ecs/aws4_request/x"),
-              kIncompleteSignatureException, "");
-  expectError(with_credential("AKIDEXAMPLE/20260102/US-EAST-1/ecs/aws5_request"),
-              kInvalidSignatureException,
+  expectError(with_credential("AKIDEXAMPLE/20260101/us-east-1/ecs/aws4_request/x"), kIncompleteSignatureException, "");
+  expectError(with_credential("AKIDEXAMPLE/20260102/US-EAST-1/ecs/aws5_request"), kInvalidSignatureException,
               "Credential should be scoped to a valid region, not 'US-EAST-1'. Credential should be "
               "scoped with a valid terminator: 'aws4_request', not 'aws5_request'. Date in "
               "Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
               "'20260102' != '20260101', from '20260101T000000Z'.");
-  expectError(with_credential("/20260101/us-east-1/ecs/aws4_request"),
-              kUnrecognizedClientException, "The security token included in the request is invalid.");
+  expectError(with_credential("/20260101/us-east-1/ecs/aws4_request"), kUnrecognizedClientException,
+              "The security token included in the request is invalid.");
   // Trailing slashes are ignored, as AWS does; this one then verifies.
   std::string auth = authorizationOf(signedCall());
   auto parsed = parseAuthorizationHeader(auth);
@@ -609,14 +677,14 @@ TEST_F(SigV4VerifyTest, SessionTokens) {
   auto ok = verify(signedCall(std::string("token-A"), "AKIDTEMP"), keys_, now_);
   EXPECT_TRUE(ok.has_value()) << ok.error().message;
   // Signed with another token: the signature holds, the token does not.
-  expectError(verify(signedCall(std::string("token-B"), "AKIDTEMP"), keys_, now_),
-              kUnrecognizedClientException, "The security token included in the request is invalid.");
+  expectError(verify(signedCall(std::string("token-B"), "AKIDTEMP"), keys_, now_), kUnrecognizedClientException,
+              "The security token included in the request is invalid.");
   // No token at all for a temporary key.
-  expectError(verify(signedCall(std::nullopt, "AKIDTEMP"), keys_, now_),
-              kUnrecognizedClientException, "The security token included in the request is invalid.");
+  expectError(verify(signedCall(std::nullopt, "AKIDTEMP"), keys_, now_), kUnrecognizedClientException,
+              "The security token included in the request is invalid.");
   // A token presented with a long-term key.
-  expectError(verify(signedCall(std::string("token-A")), keys_, now_),
-              kUnrecognizedClientException, "The security token included in the request is invalid.");
+  expectError(verify(signedCall(std::string("token-A")), keys_, now_), kUnrecognizedClientException,
+              "The security token included in the request is invalid.");
   // Token replaced after signing: the signed header no longer matches.
   OwnedRequest r = signedCall(std::string("token-A"), "AKIDTEMP");
   r.setHeader("X-Amz-Security-Token", "token-B");
@@ -668,8 +736,8 @@ TEST_F(SigV4VerifyTest, AuthOffChecksShapeOnly) {
   // Still required: a signature, of the right shape.
   OwnedRequest unsigned_call = r;
   unsigned_call.removeHeader("Authorization");
-  expectError(verify(unsigned_call, keys_, now_, AuthMode::kOff),
-              kMissingAuthenticationTokenException, "Missing Authentication Token");
+  expectError(verify(unsigned_call, keys_, now_, AuthMode::kOff), kMissingAuthenticationTokenException,
+              "Missing Authentication Token");
   OwnedRequest short_sig = r;
   short_sig.setHeader("Authorization",
                       "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecs/aws4_request, "
@@ -751,8 +819,7 @@ TEST(SigV4PresignTest, VerifiesTheSuitesPresignedRequest) {
   in.secret_access_key = std::string(kSecret);
   in.now = suiteTime();
   std::string query = presignQuery(in, 3600s);
-  EXPECT_TRUE(query.ends_with(
-      "&X-Amz-Signature=86012e2c9ad4d77369f5d81c11f75158aae4f895a085212cc6d3f923d300bed5"))
+  EXPECT_TRUE(query.ends_with("&X-Amz-Signature=86012e2c9ad4d77369f5d81c11f75158aae4f895a085212cc6d3f923d300bed5"))
       << query;
 
   // Tampered: a parameter added after signing.
@@ -822,8 +889,7 @@ TEST_F(SigV4PresignRoundTripTest, MissingAndMalformedParameters) {
   OwnedRequest good = request(input(), 60s);
   OwnedRequest not_number = good;
   not_number.target.replace(not_number.target.find("X-Amz-Expires=60"), 16, "X-Amz-Expires=6x");
-  expectError(verify(not_number, keys_, now_), kIncompleteSignatureException,
-              "X-Amz-Expires should be a number");
+  expectError(verify(not_number, keys_, now_), kIncompleteSignatureException, "X-Amz-Expires should be a number");
   OwnedRequest too_long = request(input(), 604801s);
   expectError(verify(too_long, keys_, now_), kIncompleteSignatureException,
               "X-Amz-Expires must be less than a week (in seconds) that is; 604800");
@@ -844,8 +910,7 @@ TEST(SigV4ErrorsTest, HttpStatusesAndQueryCodes) {
   EXPECT_EQ(sigv4QueryErrorCode(kInvalidSignatureException), "SignatureDoesNotMatch");
   EXPECT_EQ(sigv4QueryErrorCode(kUnrecognizedClientException), "InvalidClientTokenId");
   EXPECT_EQ(sigv4QueryErrorCode(kIncompleteSignatureException), "IncompleteSignature");
-  EXPECT_EQ(sigv4QueryErrorCode(kMissingAuthenticationTokenException),
-            "MissingAuthenticationToken");
+  EXPECT_EQ(sigv4QueryErrorCode(kMissingAuthenticationTokenException), "MissingAuthenticationToken");
   EXPECT_EQ(sigv4QueryErrorCode("Other"), "Other");
 }
 
@@ -916,8 +981,7 @@ TEST(CryptoTest, Sha256AndHmacKnownAnswers) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   EXPECT_EQ(hmacSha256("Jefe", "what do ya want for nothing?").size(), 32u);
   // An empty key is a key, not "keep the previous one".
-  EXPECT_EQ(hexEncode(hmacSha256("", "")),
-            "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+  EXPECT_EQ(hexEncode(hmacSha256("", "")), "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
   EXPECT_EQ(hexEncode(std::string_view("\x00\x7f\xff", 3)), "007fff");
 }
 

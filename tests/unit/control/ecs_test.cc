@@ -30,7 +30,8 @@ class EcsTest : public ::testing::Test {
     agent_.reset();
     ecs_ = std::make_unique<Ecs>(EcsConfig{}, *faulty_, clock_, network_);
     ASSERT_TRUE(ecs_->load());
-    agent_ = std::make_unique<agent::FakeAgent>(clock_, [this](agent::TaskEvent e) { events_.push_back(std::move(e)); });
+    agent_ =
+        std::make_unique<agent::FakeAgent>(clock_, [this](agent::TaskEvent e) { events_.push_back(std::move(e)); });
     ecs_->attachAgent(agent_.get());
   }
 
@@ -103,9 +104,8 @@ TEST_F(EcsTest, TaskDefinitionRevisionsAndPagination) {
   auto page1 = ok("ListTaskDefinitions", R"({"familyPrefix":"web","maxResults":1})");
   ASSERT_EQ(page1.at("taskDefinitionArns").as_array().size(), 1u);
   ASSERT_TRUE(page1.contains("nextToken"));
-  auto page2 = ok("ListTaskDefinitions",
-                  R"({"familyPrefix":"web","maxResults":1,"nextToken":")" +
-                      std::string(page1.at("nextToken").as_string()) + R"("})");
+  auto page2 = ok("ListTaskDefinitions", R"({"familyPrefix":"web","maxResults":1,"nextToken":")" +
+                                             std::string(page1.at("nextToken").as_string()) + R"("})");
   ASSERT_EQ(page2.at("taskDefinitionArns").as_array().size(), 1u);
   EXPECT_FALSE(page2.contains("nextToken"));
   EXPECT_EQ(page2.at("taskDefinitionArns").as_array()[0], "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2");
@@ -124,7 +124,8 @@ TEST_F(EcsTest, ServiceReachesSteadyStateWithFakeAgent) {
   registerBackend();
   ok("CreateService", R"({"cluster":"c1","serviceName":"svc","taskDefinition":"web","desiredCount":2,
       "capacityProviderStrategy":[{"capacityProvider":"FARGATE_SPOT","weight":1}],
-      "networkConfiguration":)" + networkJson() + "}");
+      "networkConfiguration":)" +
+                          networkJson() + "}");
   // Launched tasks report RUNNING; the next pass completes the deployment.
   ecs_->tick();
   auto described = ok("DescribeServices", R"({"cluster":"c1","services":["svc"]})");
@@ -138,7 +139,8 @@ TEST_F(EcsTest, ServiceReachesSteadyStateWithFakeAgent) {
 
   auto tasks = ok("ListTasks", R"({"cluster":"c1","serviceName":"svc"})");
   ASSERT_EQ(tasks.at("taskArns").as_array().size(), 2u);
-  auto task = ok("DescribeTasks", R"({"cluster":"c1","tasks":[)" + bj::serialize(tasks.at("taskArns").as_array()[0]) + "]}");
+  auto task =
+      ok("DescribeTasks", R"({"cluster":"c1","tasks":[)" + bj::serialize(tasks.at("taskArns").as_array()[0]) + "]}");
   const auto& t = task.at("tasks").as_array()[0].as_object();
   EXPECT_EQ(t.at("lastStatus"), "RUNNING");
   EXPECT_EQ(t.at("capacityProviderName"), "FARGATE_SPOT");
@@ -156,7 +158,8 @@ TEST_F(EcsTest, CapacityProviderWeightsSplitOneBatch) {
   ok("CreateService", R"({"cluster":"c1","serviceName":"svc","taskDefinition":"web","desiredCount":4,
       "capacityProviderStrategy":[{"capacityProvider":"FARGATE","base":1,"weight":1},
                                   {"capacityProvider":"FARGATE_SPOT","weight":1}],
-      "networkConfiguration":)" + networkJson() + "}");
+      "networkConfiguration":)" +
+                          networkJson() + "}");
   auto arns = ok("ListTasks", R"({"cluster":"c1","serviceName":"svc"})").at("taskArns").as_array();
   ASSERT_EQ(arns.size(), 4u);
   auto tasks = ok("DescribeTasks", R"({"cluster":"c1","tasks":)" + bj::serialize(arns) + "}").at("tasks").as_array();
@@ -172,7 +175,8 @@ TEST_F(EcsTest, ForceNewDeploymentReplacesTasks) {
   ok("CreateCluster", R"({"clusterName":"c1"})");
   registerBackend();
   ok("CreateService", R"({"cluster":"c1","serviceName":"svc","taskDefinition":"web","desiredCount":1,
-      "launchType":"FARGATE","networkConfiguration":)" + networkJson() + "}");
+      "launchType":"FARGATE","networkConfiguration":)" +
+                          networkJson() + "}");
   ecs_->tick();
   auto before = ok("ListTasks", R"({"cluster":"c1","serviceName":"svc"})").at("taskArns").as_array();
   ASSERT_EQ(before.size(), 1u);
@@ -216,8 +220,8 @@ TEST_F(EcsTest, FailedCommitChangesNothing) {
 TEST_F(EcsTest, StateSurvivesARestart) {
   ok("CreateCluster", R"({"clusterName":"c1"})");
   registerBackend();
-  ok("RunTask", R"({"cluster":"c1","taskDefinition":"web","launchType":"FARGATE","networkConfiguration":)" +
-                    networkJson() + "}");
+  ok("RunTask",
+     R"({"cluster":"c1","taskDefinition":"web","launchType":"FARGATE","networkConfiguration":)" + networkJson() + "}");
   start();  // a new control plane on the same store; the fake agent forgot its tasks
   EXPECT_EQ(ok("DescribeClusters", R"({"clusters":["c1"]})").at("clusters").as_array().size(), 1u);
   EXPECT_EQ(ok("DescribeTaskDefinition", R"({"taskDefinition":"web:1"})").at("taskDefinition").at("revision"), 1);
@@ -232,7 +236,8 @@ TEST_F(EcsTest, StopTaskReportsUserInitiated) {
   ok("CreateCluster", R"({"clusterName":"c1"})");
   registerBackend();
   auto run = ok("RunTask", R"({"cluster":"c1","taskDefinition":"web","launchType":"FARGATE","count":2,
-      "networkConfiguration":)" + networkJson() + "}");
+      "networkConfiguration":)" +
+                               networkJson() + "}");
   ASSERT_EQ(run.at("tasks").as_array().size(), 2u);
   std::string arn(run.at("tasks").as_array()[0].at("taskArn").as_string());
   ok("StopTask", R"({"cluster":"c1","task":")" + arn + R"(","reason":"done"})");

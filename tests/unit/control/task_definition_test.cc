@@ -254,17 +254,30 @@ TEST(TaskDefinitionTest, OutputKeepsBotocoreMemberOrder) {
   json::object td = build(request);
   std::vector<std::string> keys;
   for (const auto& kv : td) keys.emplace_back(kv.key());
-  std::vector<std::string> expected = {
-      "taskDefinitionArn", "containerDefinitions", "family", "taskRoleArn", "executionRoleArn",
-      "networkMode", "revision", "volumes", "status", "requiresAttributes", "placementConstraints",
-      "compatibilities", "requiresCompatibilities", "cpu", "memory", "registeredAt", "registeredBy"};
+  std::vector<std::string> expected = {"taskDefinitionArn",
+                                       "containerDefinitions",
+                                       "family",
+                                       "taskRoleArn",
+                                       "executionRoleArn",
+                                       "networkMode",
+                                       "revision",
+                                       "volumes",
+                                       "status",
+                                       "requiresAttributes",
+                                       "placementConstraints",
+                                       "compatibilities",
+                                       "requiresCompatibilities",
+                                       "cpu",
+                                       "memory",
+                                       "registeredAt",
+                                       "registeredBy"};
   EXPECT_EQ(keys, expected);
   std::vector<std::string> container_keys;
   for (const auto& kv : td.at("containerDefinitions").as_array()[0].as_object()) {
     container_keys.emplace_back(kv.key());
   }
-  std::vector<std::string> expected_container = {"name", "image", "cpu", "portMappings", "essential",
-                                                 "environment", "mountPoints", "volumesFrom"};
+  std::vector<std::string> expected_container = {"name",      "image",       "cpu",         "portMappings",
+                                                 "essential", "environment", "mountPoints", "volumesFrom"};
   EXPECT_EQ(container_keys, expected_container);
 }
 
@@ -304,7 +317,8 @@ TEST(TaskDefinitionTest, RoleNamesExpandToArns) {
 
 TEST(TaskDefinitionTest, BridgeModeHostPortDefaultsToZero) {
   json::object request = ec2();
-  container(request)["portMappings"] = json::parse(R"([{"containerPort": 80}, {"containerPort": 81, "hostPort": 8081}])");
+  container(request)["portMappings"] =
+      json::parse(R"([{"containerPort": 80}, {"containerPort": 81, "hostPort": 8081}])");
   json::object td = build(request);
   EXPECT_EQ(json::value(td.at("containerDefinitions").at(0).at("portMappings")), json::parse(R"([
     {"containerPort": 80, "hostPort": 0, "protocol": "tcp"},
@@ -384,9 +398,9 @@ TEST(TaskDefinitionTest, FargateIncompatibleFeatureDropsFargate) {
 TEST(TaskDefinitionTest, MinimalFargateAttributes) {
   json::object request = fargate();
   request.erase("executionRoleArn");
-  EXPECT_EQ(attributeNames(build(request)),
-            (std::vector<std::string>{"com.amazonaws.ecs.capability.docker-remote-api.1.18",
-                                      "ecs.capability.task-eni"}));
+  EXPECT_EQ(
+      attributeNames(build(request)),
+      (std::vector<std::string>{"com.amazonaws.ecs.capability.docker-remote-api.1.18", "ecs.capability.task-eni"}));
 }
 
 TEST(TaskDefinitionTest, FeatureAttributes) {
@@ -396,28 +410,23 @@ TEST(TaskDefinitionTest, FeatureAttributes) {
       "authorizationConfig": {"iam": "ENABLED"}}}])");
   json::object& c = container(request);
   c["memoryReservation"] = 128;
-  c["secrets"] = json::parse(R"([{"name": "A", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:a"}])");
+  c["secrets"] =
+      json::parse(R"([{"name": "A", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:a"}])");
   c["environmentFiles"] = json::parse(R"([{"type": "s3", "value": "arn:aws:s3:::bucket/app.env"}])");
   c["logConfiguration"] = json::parse(R"({"logDriver": "awslogs", "options": {"awslogs-group": "g",
       "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}})");
   addContainer(request, "init")["essential"] = false;  // invalidates c
   container(request)["dependsOn"] = json::parse(R"([{"containerName": "init", "condition": "SUCCESS"}])");
-  EXPECT_EQ(attributeNames(build(request)),
-            (std::vector<std::string>{
-                "com.amazonaws.ecs.capability.logging-driver.awslogs",
-                "ecs.capability.execution-role-awslogs",
-                "ecs.capability.efsAuth",
-                "com.amazonaws.ecs.capability.docker-remote-api.1.19",
-                "ecs.capability.efs",
-                "com.amazonaws.ecs.capability.docker-remote-api.1.28",
-                "com.amazonaws.ecs.capability.docker-remote-api.1.21",
-                "ecs.capability.secrets.asm.environment-variables",
-                "ecs.capability.env-files.s3",
-                "com.amazonaws.ecs.capability.docker-remote-api.1.25",
-                "com.amazonaws.ecs.capability.docker-remote-api.1.18",
-                "ecs.capability.task-eni",
-                "com.amazonaws.ecs.capability.docker-remote-api.1.29",
-                "ecs.capability.container-ordering"}));
+  EXPECT_EQ(
+      attributeNames(build(request)),
+      (std::vector<std::string>{
+          "com.amazonaws.ecs.capability.logging-driver.awslogs", "ecs.capability.execution-role-awslogs",
+          "ecs.capability.efsAuth", "com.amazonaws.ecs.capability.docker-remote-api.1.19", "ecs.capability.efs",
+          "com.amazonaws.ecs.capability.docker-remote-api.1.28", "com.amazonaws.ecs.capability.docker-remote-api.1.21",
+          "ecs.capability.secrets.asm.environment-variables", "ecs.capability.env-files.s3",
+          "com.amazonaws.ecs.capability.docker-remote-api.1.25", "com.amazonaws.ecs.capability.docker-remote-api.1.18",
+          "ecs.capability.task-eni", "com.amazonaws.ecs.capability.docker-remote-api.1.29",
+          "ecs.capability.container-ordering"}));
 }
 
 // ---------------------------------------------------------------------------
@@ -430,8 +439,8 @@ TEST(TaskDefinitionTest, ParseCpu) {
   EXPECT_EQ(parseCpu("2vCPU"), 2048);
   EXPECT_EQ(parseCpu(" 4 vCPUs "), 4096);
   EXPECT_EQ(parseCpu("128"), 128);
-  for (std::string_view bad : {"", "abc", "64", "-256", "0.1 vCPU", "1e3", "256 MiB", "1.5.2", ".5 vCPU",
-                               "300 vCPU", "99999999999999999999999"}) {
+  for (std::string_view bad : {"", "abc", "64", "-256", "0.1 vCPU", "1e3", "256 MiB", "1.5.2", ".5 vCPU", "300 vCPU",
+                               "99999999999999999999999"}) {
     auto r = parseCpu(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().message, "Invalid 'cpu' setting for task.");
@@ -533,13 +542,14 @@ TEST(TaskDefinitionTest, EssentialDefaultsToTrueAndOneIsRequired) {
 TEST(TaskDefinitionTest, ContainerMemoryRules) {
   json::object request = ec2();
   container(request).erase("memory");
-  EXPECT_TRUE(failsWith(request,
+  EXPECT_TRUE(failsWith(
+      request,
       "Invalid setting for container 'app'. At least one of 'memory' or 'memoryReservation' must be specified."));
   container(request)["memoryReservation"] = 64;
   EXPECT_TRUE(buildTaskDefinition(request, context()));
   container(request)["memory"] = 32;
-  EXPECT_TRUE(failsWith(request,
-      "Invalid setting for container 'app'. 'memory' must be greater than or equal to 'memoryReservation'."));
+  EXPECT_TRUE(failsWith(
+      request, "Invalid setting for container 'app'. 'memory' must be greater than or equal to 'memoryReservation'."));
   container(request)["memory"] = 4;
   EXPECT_TRUE(failsWith(request, "Invalid 'memory' setting for container 'app'."));
   container(request)["memory"] = 128;
@@ -551,7 +561,8 @@ TEST(TaskDefinitionTest, MemoryCheckComesBeforeFargateTaskSize) {
   json::object request = fargate();
   request.erase("cpu");
   request.erase("memory");
-  EXPECT_TRUE(failsWith(request,
+  EXPECT_TRUE(failsWith(
+      request,
       "Invalid setting for container 'app'. At least one of 'memory' or 'memoryReservation' must be specified."));
 }
 
@@ -564,13 +575,14 @@ TEST(TaskDefinitionTest, ContainerResourcesWithinTask) {
   EXPECT_TRUE(failsWith(request, "The 'memoryReservation' setting for container 'app' is greater than for the task."));
   container(request)["memoryReservation"] = 300;
   addContainer(request, "side")["memory"] = 300;
-  EXPECT_TRUE(failsWith(request,
+  EXPECT_TRUE(failsWith(
+      request,
       "The sum of all container 'memoryReservation' values cannot be greater than the value of the task 'memory'."));
   request = fargate();
   container(request)["cpu"] = 200;
   addContainer(request, "side")["cpu"] = 100;
-  EXPECT_TRUE(failsWith(request,
-      "The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'."));
+  EXPECT_TRUE(
+      failsWith(request, "The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'."));
   container(request)["cpu"] = 156;
   EXPECT_TRUE(buildTaskDefinition(request, context()));
 }
@@ -602,8 +614,8 @@ TEST(TaskDefinitionTest, FargateNeedsAwsvpcAndTaskSize) {
   EXPECT_TRUE(failsWith(request, "Fargate requires that 'memory' be defined at the task level."));
   request["memory"] = "3 GB";
   EXPECT_TRUE(failsWith(request,
-      "No Fargate configuration exists for given values: 256 CPU, 3072 memory. See the Amazon ECS "
-      "documentation for the valid values."));
+                        "No Fargate configuration exists for given values: 256 CPU, 3072 memory. See the Amazon ECS "
+                        "documentation for the valid values."));
 }
 
 TEST(TaskDefinitionTest, WindowsOnFargateNeedsOneVcpu) {
@@ -612,8 +624,8 @@ TEST(TaskDefinitionTest, WindowsOnFargateNeedsOneVcpu) {
   request["cpu"] = "512";
   request["memory"] = "2048";
   EXPECT_TRUE(failsWith(request,
-      "No Fargate configuration exists for given values: 512 CPU, 2048 memory. See the Amazon ECS "
-      "documentation for the valid values."));
+                        "No Fargate configuration exists for given values: 512 CPU, 2048 memory. See the Amazon ECS "
+                        "documentation for the valid values."));
   request["cpu"] = "1024";
   EXPECT_TRUE(buildTaskDefinition(request, context()));
 }
@@ -634,8 +646,7 @@ TEST(TaskDefinitionTest, FargateRejectsHostFeatures) {
       {"linuxParameters", R"({"tmpfs": [{"containerPath": "/run", "size": 64}]})",
        "Fargate compatible task definitions do not support tmpfs"},
       {"linuxParameters", R"({"maxSwap": 0})", "Fargate compatible task definitions do not support maxSwap"},
-      {"linuxParameters", R"({"swappiness": 10})",
-       "Fargate compatible task definitions do not support swappiness"},
+      {"linuxParameters", R"({"swappiness": 10})", "Fargate compatible task definitions do not support swappiness"},
       {"linuxParameters", R"({"capabilities": {"add": ["SYS_PTRACE", "NET_ADMIN"]}})",
        "NET_ADMIN is not allowed on Fargate."},
       {"dockerSecurityOptions", R"(["no-new-privileges"])",
@@ -661,7 +672,8 @@ TEST(TaskDefinitionTest, FargateRejectsHostFeatures) {
     auto ok = buildTaskDefinition(request, context());
     ASSERT_TRUE(ok) << c.member << ": " << ok.error().message;
     EXPECT_EQ(json::value(ok->at("taskDefinition").at("compatibilities")),
-              json::parse(R"(["EC2", "MANAGED_INSTANCES"])")) << c.member;
+              json::parse(R"(["EC2", "MANAGED_INSTANCES"])"))
+        << c.member;
   }
 }
 
@@ -688,7 +700,8 @@ TEST(TaskDefinitionTest, FargateTaskLevelRules) {
   EXPECT_TRUE(failsWith(request, "Fargate compatible task definitions do not support ipcMode"));
   request = fargate();
   request["pidMode"] = "host";
-  EXPECT_TRUE(failsWith(request,
+  EXPECT_TRUE(failsWith(
+      request,
       "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'."));
   request["pidMode"] = "task";
   EXPECT_TRUE(buildTaskDefinition(request, context()));
@@ -744,13 +757,13 @@ TEST(TaskDefinitionTest, AwsvpcRejectsPerContainerNetworking) {
 TEST(TaskDefinitionTest, HostPortMustMatchInAwsvpcAndHostModes) {
   json::object request = fargate();
   container(request)["portMappings"] = json::parse(R"([{"containerPort": 8000, "hostPort": 80}])");
-  EXPECT_TRUE(failsWith(request,
-      "When networkMode=awsvpc, the host ports and container ports in port mappings must match."));
+  EXPECT_TRUE(
+      failsWith(request, "When networkMode=awsvpc, the host ports and container ports in port mappings must match."));
   request = ec2();
   request["networkMode"] = "host";
   container(request)["portMappings"] = json::parse(R"([{"containerPort": 8000, "hostPort": 80}])");
-  EXPECT_TRUE(failsWith(request,
-      "When networkMode=host, the host ports and container ports in port mappings must match."));
+  EXPECT_TRUE(
+      failsWith(request, "When networkMode=host, the host ports and container ports in port mappings must match."));
   container(request)["portMappings"] = json::parse(R"([{"containerPort": 8000, "hostPort": 8000}])");
   EXPECT_TRUE(buildTaskDefinition(request, context()));
   // hostPort 0 means "not given": ECS stores the container port.
@@ -817,8 +830,8 @@ TEST(TaskDefinitionTest, PortRanges) {
   container(request)["portMappings"] = json::parse(R"([{"containerPortRange": "0-10"}])");
   EXPECT_TRUE(failsWith(request, "Invalid 'containerPortRange' setting for container 'app'."));
   container(request)["portMappings"] = json::parse(R"([{"containerPortRange": "9000-9010", "containerPort": 9000}])");
-  EXPECT_TRUE(failsWith(request,
-      "Invalid port mapping for container 'app', cannot specify both single port and port range."));
+  EXPECT_TRUE(
+      failsWith(request, "Invalid port mapping for container 'app', cannot specify both single port and port range."));
   json::array many;
   for (int i = 0; i < 101; ++i) {
     json::object m;
@@ -826,8 +839,8 @@ TEST(TaskDefinitionTest, PortRanges) {
     many.push_back(std::move(m));
   }
   container(request)["portMappings"] = many;
-  EXPECT_TRUE(failsWith(request,
-      "Invalid port mapping for container 'app', a container can have at most 100 port ranges."));
+  EXPECT_TRUE(
+      failsWith(request, "Invalid port mapping for container 'app', a container can have at most 100 port ranges."));
 }
 
 // ---------------------------------------------------------------------------
@@ -840,14 +853,22 @@ TEST(TaskDefinitionTest, HealthCheckRanges) {
     const char* message;
   };
   const std::vector<Case> cases = {
-      {"interval", 301, "Health check interval must be less than or equal to the maximum allowed value 300 for container 'app'"},
-      {"interval", 4, "Health check interval must be greater than or equal to the minimum allowed value 5 for container 'app'"},
-      {"timeout", 61, "Health check timeout must be less than or equal to the maximum allowed value 60 for container 'app'"},
-      {"timeout", 1, "Health check timeout must be greater than or equal to the minimum allowed value 2 for container 'app'"},
-      {"retries", 11, "Health check retries must be less than or equal to the maximum allowed value 10 for container 'app'"},
-      {"retries", 0, "Health check retries must be greater than or equal to the minimum allowed value 1 for container 'app'"},
-      {"startPeriod", 301, "Health check startPeriod must be less than or equal to the maximum allowed value 300 for container 'app'"},
-      {"startPeriod", -1, "Health check startPeriod must be greater than or equal to the minimum allowed value 0 for container 'app'"},
+      {"interval", 301,
+       "Health check interval must be less than or equal to the maximum allowed value 300 for container 'app'"},
+      {"interval", 4,
+       "Health check interval must be greater than or equal to the minimum allowed value 5 for container 'app'"},
+      {"timeout", 61,
+       "Health check timeout must be less than or equal to the maximum allowed value 60 for container 'app'"},
+      {"timeout", 1,
+       "Health check timeout must be greater than or equal to the minimum allowed value 2 for container 'app'"},
+      {"retries", 11,
+       "Health check retries must be less than or equal to the maximum allowed value 10 for container 'app'"},
+      {"retries", 0,
+       "Health check retries must be greater than or equal to the minimum allowed value 1 for container 'app'"},
+      {"startPeriod", 301,
+       "Health check startPeriod must be less than or equal to the maximum allowed value 300 for container 'app'"},
+      {"startPeriod", -1,
+       "Health check startPeriod must be greater than or equal to the minimum allowed value 0 for container 'app'"},
   };
   for (const Case& c : cases) {
     json::object request = fargate();
@@ -857,8 +878,8 @@ TEST(TaskDefinitionTest, HealthCheckRanges) {
     EXPECT_TRUE(failsWith(request, c.message)) << c.member << "=" << c.value;
   }
   json::object request = fargate();
-  container(request)["healthCheck"] = json::parse(
-      R"({"command": ["CMD", "true"], "interval": 5, "timeout": 60, "retries": 10, "startPeriod": 0})");
+  container(request)["healthCheck"] =
+      json::parse(R"({"command": ["CMD", "true"], "interval": 5, "timeout": 60, "retries": 10, "startPeriod": 0})");
   EXPECT_TRUE(buildTaskDefinition(request, context()));
 }
 
@@ -867,8 +888,8 @@ TEST(TaskDefinitionTest, HealthCheckCommand) {
   container(request)["healthCheck"] = json::parse(R"({"command": []})");
   EXPECT_TRUE(failsWith(request, "Health check command should not be empty for container 'app'"));
   // ECS does not insist on CMD / CMD-SHELL at registration (aws-cdk#34389).
-  for (const char* command : {R"(["CMD-SHELL", "curl -f http://localhost/"])", R"(["CMD", "/check"])",
-                              R"(["NONE"])", R"(["/healthcheck"])"}) {
+  for (const char* command : {R"(["CMD-SHELL", "curl -f http://localhost/"])", R"(["CMD", "/check"])", R"(["NONE"])",
+                              R"(["/healthcheck"])"}) {
     json::object check;
     check["command"] = json::parse(command);
     container(request)["healthCheck"] = check;
@@ -886,9 +907,11 @@ TEST(TaskDefinitionTest, Dependencies) {
 
   addContainer(request, "init");
   container(request)["dependsOn"] = json::parse(R"([{"containerName": "init", "condition": "COMPLETE"}])");
-  EXPECT_TRUE(failsWith(request, "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container"));
+  EXPECT_TRUE(
+      failsWith(request, "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container"));
   container(request)["dependsOn"] = json::parse(R"([{"containerName": "init", "condition": "SUCCESS"}])");
-  EXPECT_TRUE(failsWith(request, "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container"));
+  EXPECT_TRUE(
+      failsWith(request, "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container"));
   container(request, 1)["essential"] = false;
   EXPECT_TRUE(buildTaskDefinition(request, context()));
 
@@ -958,7 +981,8 @@ TEST(TaskDefinitionTest, AwslogsOptions) {
       json::parse(R"({"logDriver": "awslogs", "options": {"awslogs-group": "g", "awslogs-region": "us-east-1"}})");
   EXPECT_TRUE(buildTaskDefinition(request, context()));
   container(request)["logConfiguration"].as_object()["options"].as_object()["awslogs-create-group"] = "yes";
-  EXPECT_TRUE(failsWith(request,
+  EXPECT_TRUE(failsWith(
+      request,
       "Invalid value 'yes' for log option 'awslogs-create-group' in container 'app'. Valid values are true, false."));
 }
 
@@ -966,19 +990,21 @@ TEST(TaskDefinitionTest, AwslogsOnFargate) {
   json::object request = fargate();
   container(request)["logConfiguration"] =
       json::parse(R"({"logDriver": "awslogs", "options": {"awslogs-group": "g", "awslogs-region": "us-east-1"}})");
-  EXPECT_TRUE(failsWith(request,
+  EXPECT_TRUE(failsWith(
+      request,
       "Fargate requires log configuration options to include awslogs-stream-prefix to support log driver awslogs."));
   container(request)["logConfiguration"].as_object()["options"].as_object()["awslogs-stream-prefix"] = "ecs";
   request.erase("executionRoleArn");
-  EXPECT_TRUE(failsWith(request,
-      "Fargate requires task definition to have execution role ARN to support log driver awslogs."));
+  EXPECT_TRUE(
+      failsWith(request, "Fargate requires task definition to have execution role ARN to support log driver awslogs."));
 }
 
 TEST(TaskDefinitionTest, LogDeliveryMode) {
   json::object request = ec2();
   container(request)["logConfiguration"] = json::parse(
       R"({"logDriver": "awslogs", "options": {"awslogs-group": "g", "awslogs-region": "r", "mode": "async"}})");
-  EXPECT_TRUE(failsWith(request,
+  EXPECT_TRUE(failsWith(
+      request,
       "Invalid value 'async' for log option 'mode' in container 'app'. Valid values are blocking, non-blocking."));
   auto& options = container(request)["logConfiguration"].as_object()["options"].as_object();
   options["mode"] = "non-blocking";
@@ -990,8 +1016,10 @@ TEST(TaskDefinitionTest, LogDeliveryMode) {
 
 TEST(TaskDefinitionTest, FirelensNeedsARouter) {
   json::object request = fargate();
-  container(request)["logConfiguration"] = json::parse(R"({"logDriver": "awsfirelens", "options": {"Name": "cloudwatch"}})");
-  EXPECT_TRUE(failsWith(request,
+  container(request)["logConfiguration"] =
+      json::parse(R"({"logDriver": "awsfirelens", "options": {"Name": "cloudwatch"}})");
+  EXPECT_TRUE(failsWith(
+      request,
       "When awsfirelens log driver is specified in log configuration, a firelens configuration object must be "
       "configured in one of the containers."));
   addContainer(request, "log_router")["firelensConfiguration"] = json::parse(R"({"type": "fluentbit"})");
@@ -1007,13 +1035,13 @@ TEST(TaskDefinitionTest, SecretsNeedAnExecutionRole) {
   json::object request = fargate();
   request.erase("executionRoleArn");
   container(request)["secrets"] = json::parse(R"([{"name": "A", "valueFrom": "/a"}])");
-  EXPECT_TRUE(failsWith(request,
-      "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."));
+  EXPECT_TRUE(failsWith(
+      request, "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."));
   request = ec2();
   container(request)["logConfiguration"] = json::parse(
       R"({"logDriver": "splunk", "options": {"splunk-url": "https://s"}, "secretOptions": [{"name": "splunk-token", "valueFrom": "/t"}]})");
-  EXPECT_TRUE(failsWith(request,
-      "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."));
+  EXPECT_TRUE(failsWith(
+      request, "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."));
 }
 
 TEST(TaskDefinitionTest, SecretMembers) {
@@ -1024,7 +1052,8 @@ TEST(TaskDefinitionTest, SecretMembers) {
   EXPECT_TRUE(failsWith(request, "Container.secrets.valueFrom should not be null or empty."));
   container(request)["secrets"] =
       json::parse(R"([{"name": "A", "valueFrom": "arn:aws:ssm:us-east-1:210987654321:parameter/a"}])");
-  EXPECT_TRUE(failsWith(request,
+  EXPECT_TRUE(failsWith(
+      request,
       "The Systems Manager parameter ARN has a different account ID than the current account. The current "
       "account ID is 123456789012 and the ARN account ID is 210987654321. Cross-account access for ARNs is not "
       "currently supported."));
@@ -1045,15 +1074,16 @@ TEST(TaskDefinitionTest, EnvironmentFiles) {
   json::object request = fargate();
   container(request)["environmentFiles"] = json::parse(R"([{"type": "s3", "value": "bucket/app.env"}])");
   EXPECT_TRUE(failsWith(request, "Invalid arn syntax."));
-  container(request)["environmentFiles"] = json::parse(R"([{"type": "s3", "value": "arn:aws:ssm:us-east-1:1:parameter/x"}])");
+  container(request)["environmentFiles"] =
+      json::parse(R"([{"type": "s3", "value": "arn:aws:ssm:us-east-1:1:parameter/x"}])");
   EXPECT_TRUE(failsWith(request, "Invalid 'environmentFiles' setting for container 'app'."));
   container(request)["environmentFiles"] = json::parse(R"([{"type": "http", "value": "arn:aws:s3:::b/app.env"}])");
   EXPECT_TRUE(failsWith(request, "Invalid 'environmentFiles' setting for container 'app'."));
   json::array files;
   for (int i = 0; i < 11; ++i) files.push_back(json::parse(R"({"type": "s3", "value": "arn:aws:s3:::b/app.env"})"));
   container(request)["environmentFiles"] = files;
-  EXPECT_TRUE(failsWith(request,
-      "The maximum number of environment files was exceeded. Specify ten or less and try again."));
+  EXPECT_TRUE(
+      failsWith(request, "The maximum number of environment files was exceeded. Specify ten or less and try again."));
   files.pop_back();
   container(request)["environmentFiles"] = files;
   EXPECT_TRUE(buildTaskDefinition(request, context()));
@@ -1096,7 +1126,8 @@ TEST(TaskDefinitionTest, PlacementConstraints) {
   json::object request = ec2();
   request["placementConstraints"] = json::parse(R"([{"type": "distinctInstance"}])");
   EXPECT_TRUE(failsWith(request, "Invalid 'placementConstraints' setting for task."));
-  request["placementConstraints"] = json::parse(R"([{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t3.*"}])");
+  request["placementConstraints"] =
+      json::parse(R"([{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t3.*"}])");
   json::object td = build(request);
   EXPECT_EQ(td.at("placementConstraints").as_array().size(), 1u);
 }
@@ -1135,7 +1166,8 @@ TEST(TaskDefinitionTest, VolumeNamesAndMounts) {
   EXPECT_TRUE(failsWith(request, "Unknown volume 'nope'."));
   container(request)["mountPoints"] = json::parse(R"([{"sourceVolume": "data"}])");
   EXPECT_TRUE(failsWith(request, "Invalid 'mountPoints' setting for container 'app'."));
-  container(request)["mountPoints"] = json::parse(R"([{"sourceVolume": "data", "containerPath": "/d", "readOnly": true}])");
+  container(request)["mountPoints"] =
+      json::parse(R"([{"sourceVolume": "data", "containerPath": "/d", "readOnly": true}])");
   EXPECT_TRUE(buildTaskDefinition(request, context()));
   container(request)["volumesFrom"] = json::parse(R"([{"sourceContainer": "ghost"}])");
   EXPECT_TRUE(failsWith(request, "Unknown container 'ghost'."));
@@ -1143,7 +1175,8 @@ TEST(TaskDefinitionTest, VolumeNamesAndMounts) {
 
 TEST(TaskDefinitionTest, VolumeConfigurations) {
   json::object request = fargate();
-  request["volumes"] = json::parse(R"([{"name": "d", "host": {}, "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}])");
+  request["volumes"] =
+      json::parse(R"([{"name": "d", "host": {}, "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}])");
   EXPECT_TRUE(failsWith(request, "Invalid volume 'd': a volume can have only one volume configuration."));
   request["volumes"] = json::parse(R"([{"name": "d", "efsVolumeConfiguration": {}}])");
   EXPECT_TRUE(failsWith(request, "Invalid 'volumes' setting for task."));
@@ -1155,12 +1188,14 @@ TEST(TaskDefinitionTest, VolumeConfigurations) {
   EXPECT_TRUE(failsWith(request, "TransitEncryptionPort requires that TransitEncryption is enabled."));
   request["volumes"] = json::parse(R"([{"name": "d", "efsVolumeConfiguration": {"fileSystemId": "fs-1",
       "rootDirectory": "/data", "transitEncryption": "ENABLED", "authorizationConfig": {"accessPointId": "fsap-1"}}}])");
-  EXPECT_TRUE(failsWith(request,
-      "When using an EFS access point, the root directory must either be set to \"/\" or be omitted."));
+  EXPECT_TRUE(failsWith(
+      request, "When using an EFS access point, the root directory must either be set to \"/\" or be omitted."));
   request = ec2();
-  request["volumes"] = json::parse(R"([{"name": "d", "dockerVolumeConfiguration": {"scope": "task", "autoprovision": true}}])");
+  request["volumes"] =
+      json::parse(R"([{"name": "d", "dockerVolumeConfiguration": {"scope": "task", "autoprovision": true}}])");
   EXPECT_TRUE(failsWith(request, "Invalid volume 'd': autoprovision is only supported when scope is shared."));
-  request["volumes"] = json::parse(R"([{"name": "d", "dockerVolumeConfiguration": {"scope": "shared", "autoprovision": true, "driver": "local"}}])");
+  request["volumes"] = json::parse(
+      R"([{"name": "d", "dockerVolumeConfiguration": {"scope": "shared", "autoprovision": true, "driver": "local"}}])");
   json::object td = build(request);
   EXPECT_EQ(json::value(td.at("volumes")), request.at("volumes"));
 }
@@ -1174,7 +1209,8 @@ TEST(TaskDefinitionTest, Ulimits) {
   EXPECT_TRUE(failsWith(request, "Invalid 'ulimits' setting for container 'app'."));
   container(request)["ulimits"] = json::parse(R"([{"name": "nofile", "softLimit": 4096, "hardLimit": 1024}])");
   EXPECT_TRUE(failsWith(request,
-      "Invalid 'ulimits' setting for container 'app'. The soft limit of 'nofile' cannot be greater than its hard limit."));
+                        "Invalid 'ulimits' setting for container 'app'. The soft limit of 'nofile' cannot be greater "
+                        "than its hard limit."));
   container(request)["ulimits"] = json::parse(R"([{"name": "nofile", "softLimit": 65535, "hardLimit": 65535}])");
   EXPECT_TRUE(buildTaskDefinition(request, context()));
 }
@@ -1185,7 +1221,8 @@ TEST(TaskDefinitionTest, LinuxParametersOnEc2) {
   EXPECT_TRUE(failsWith(request, "Invalid 'swappiness' setting for container 'app'."));
   container(request)["linuxParameters"] = json::parse(R"({"tmpfs": [{"containerPath": "/run"}]})");
   EXPECT_TRUE(failsWith(request, "Invalid 'tmpfs' setting for container 'app'."));
-  container(request)["linuxParameters"] = json::parse(R"({"devices": [{"hostPath": "/dev/fuse", "permissions": ["execute"]}]})");
+  container(request)["linuxParameters"] =
+      json::parse(R"({"devices": [{"hostPath": "/dev/fuse", "permissions": ["execute"]}]})");
   EXPECT_TRUE(failsWith(request, "Invalid 'devices' setting for container 'app'."));
   container(request)["linuxParameters"] = json::parse(
       R"({"devices": [{"hostPath": "/dev/fuse", "permissions": ["read", "write"]}], "sharedMemorySize": 64, "maxSwap": 0})");
@@ -1195,10 +1232,12 @@ TEST(TaskDefinitionTest, LinuxParametersOnEc2) {
 TEST(TaskDefinitionTest, RestartPolicy) {
   json::object request = fargate();
   container(request)["restartPolicy"] = json::parse(R"({"enabled": true, "restartAttemptPeriod": 30})");
-  EXPECT_TRUE(failsWith(request, "The 'restartAttemptPeriod' setting for container 'app' must be between 60 and 1800."));
+  EXPECT_TRUE(
+      failsWith(request, "The 'restartAttemptPeriod' setting for container 'app' must be between 60 and 1800."));
   container(request)["restartPolicy"] = json::parse(R"({"restartAttemptPeriod": 300})");
   EXPECT_TRUE(failsWith(request, "Invalid 'restartPolicy' setting for container 'app'."));
-  container(request)["restartPolicy"] = json::parse(R"({"enabled": true, "ignoredExitCodes": [0, 137], "restartAttemptPeriod": 300})");
+  container(request)["restartPolicy"] =
+      json::parse(R"({"enabled": true, "ignoredExitCodes": [0, 137], "restartAttemptPeriod": 300})");
   EXPECT_TRUE(buildTaskDefinition(request, context()));
 }
 
@@ -1242,9 +1281,11 @@ TEST(TaskDefinitionTest, Tags) {
   EXPECT_TRUE(buildTaskDefinition(request, context()));
   for (const char* key : {"aws:cloudformation:stack-name", "AWS:x", "Aws:y"}) {
     request["tags"] = json::array{json::object{{"key", key}, {"value", "v"}}};
-    EXPECT_TRUE(failsWith(request,
+    EXPECT_TRUE(failsWith(
+        request,
         std::string("Tag key '") + key + "' is not valid. Tag keys starting with 'aws:' are reserved for AWS use.",
-        "InvalidParameterException")) << key;
+        "InvalidParameterException"))
+        << key;
   }
   request["tags"] = json::parse(R"([{"key": "empty-value"}])");
   ok = buildTaskDefinition(request, context());
@@ -1267,7 +1308,8 @@ TEST(TaskDefinitionTest, DefinitionSizeLimit) {
   container(request)["environment"] = env;
   size_t bytes = json::serialize(request).size();
   ASSERT_GT(bytes, 65536u);
-  EXPECT_TRUE(failsWith(request, "Actual length: '" + std::to_string(bytes) + "'. Max allowed length is '65536' bytes."));
+  EXPECT_TRUE(
+      failsWith(request, "Actual length: '" + std::to_string(bytes) + "'. Max allowed length is '65536' bytes."));
 }
 
 TEST(TaskDefinitionTest, WrongJsonTypesAreClientErrors) {
@@ -1292,10 +1334,9 @@ TEST(TaskDefinitionTest, WrongJsonTypesAreClientErrors) {
   container(request)["portMappings"] = json::parse(R"([8000])");
   EXPECT_TRUE(failsWith(request, "Invalid type for parameter containerDefinitions[0].portMappings[0]."));
   request = fargate();
-  container(request)["logConfiguration"] =
-      json::parse(R"({"logDriver": "awslogs", "options": {"awslogs-group": 7}})");
-  EXPECT_TRUE(failsWith(request,
-      "Invalid type for parameter containerDefinitions[0].logConfiguration.options.awslogs-group."));
+  container(request)["logConfiguration"] = json::parse(R"({"logDriver": "awslogs", "options": {"awslogs-group": 7}})");
+  EXPECT_TRUE(
+      failsWith(request, "Invalid type for parameter containerDefinitions[0].logConfiguration.options.awslogs-group."));
 }
 
 }  // namespace

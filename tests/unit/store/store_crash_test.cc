@@ -167,8 +167,7 @@ TEST(StoreCrash, AcknowledgedBatchesSurviveSigkill) {
     if (HasFailure()) break;
   }
   RecordProperty("acknowledged_batches", static_cast<int>(total_acks));
-  std::printf("[          ] %lld batches acknowledged over %d kills\n",
-              static_cast<long long>(total_acks), kRounds);
+  std::printf("[          ] %lld batches acknowledged over %d kills\n", static_cast<long long>(total_acks), kRounds);
 }
 
 }  // namespace

@@ -39,13 +39,11 @@ class TempDir {
   fs::path path_;
 };
 
-std::string errorText(const Error& err) {
-  return std::string(errorCodeName(err.code)) + ": " + err.message;
-}
+std::string errorText(const Error& err) { return std::string(errorCodeName(err.code)) + ": " + err.message; }
 
-#define ASSERT_OK(expr)                                                           \
-  do {                                                                            \
-    auto&& ok_result_ = (expr);                                                   \
+#define ASSERT_OK(expr)                                                                    \
+  do {                                                                                     \
+    auto&& ok_result_ = (expr);                                                            \
     ASSERT_TRUE(ok_result_.has_value()) << #expr << ": " << errorText(ok_result_.error()); \
   } while (0)
 
@@ -180,8 +178,8 @@ TYPED_TEST(StoreContract, LoadAllIsSortedBytewiseAndScopedToKind) {
   for (std::string key : {"b", "a/b", "B", "a", "", "\xff", "ab", "a\x01"}) {
     batch.put("task", key, "v:" + key);
   }
-  batch.put("tas", "z", "x");      // a kind that is a prefix
-  batch.put("task2", "0", "x");    // a kind the prefix of which is the kind
+  batch.put("tas", "z", "x");    // a kind that is a prefix
+  batch.put("task2", "0", "x");  // a kind the prefix of which is the kind
   ASSERT_OK(this->store_->commit(batch));
 
   auto records = this->store_->loadAll("task");
@@ -349,9 +347,7 @@ TEST(FaultInjectingStore, OwnsItsInnerStore) {
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
-  Result<std::unique_ptr<Store>> open(SqliteOptions options = {}) {
-    return openSqliteStore(db_, options);
-  }
+  Result<std::unique_ptr<Store>> open(SqliteOptions options = {}) { return openSqliteStore(db_, options); }
 
   TempDir dir_;
   fs::path db_ = dir_.path() / "state.db";
@@ -409,8 +405,7 @@ TEST_F(SqliteStoreTest, FilesAreOwnerOnlyAndJournalIsWal) {
 
 TEST_F(SqliteStoreTest, TightensModeOfExistingFile) {
   { std::ofstream(db_.string()); }
-  fs::permissions(db_, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                           fs::perms::others_read);
+  fs::permissions(db_, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
   ASSERT_OK(open());
   EXPECT_EQ(fs::status(db_).permissions(), fs::perms::owner_read | fs::perms::owner_write);
 }
@@ -421,8 +416,9 @@ TEST_F(SqliteStoreTest, MigratesAnEmptyDatabaseFromVersionZero) {
   ASSERT_OK(open());
   EXPECT_EQ(rawQuery(db_, "PRAGMA user_version"), std::to_string(latestVersion()));
   EXPECT_EQ(rawQuery(db_, "PRAGMA application_id"), std::to_string(sqlite::kApplicationId));
-  EXPECT_EQ(rawQuery(db_, "SELECT group_concat(name) FROM "
-                          "(SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name)"),
+  EXPECT_EQ(rawQuery(db_,
+                     "SELECT group_concat(name) FROM "
+                     "(SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name)"),
             "records,sequences");
   // Opening again runs nothing and keeps the version.
   ASSERT_OK(open());
@@ -457,8 +453,7 @@ TEST_F(SqliteStoreTest, RefusesForeignDatabases) {
   store = open();
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code, ErrorCode::kFailedPrecondition);
-  EXPECT_NE(store.error().message.find("not a SQLite database"), std::string::npos)
-      << store.error().message;
+  EXPECT_NE(store.error().message.find("not a SQLite database"), std::string::npos) << store.error().message;
 }
 
 TEST_F(SqliteStoreTest, SecondOpenerIsRefusedUntilTheFirstCloses) {
@@ -467,8 +462,7 @@ TEST_F(SqliteStoreTest, SecondOpenerIsRefusedUntilTheFirstCloses) {
   auto second = open();
   ASSERT_FALSE(second.has_value());
   EXPECT_EQ(second.error().code, ErrorCode::kFailedPrecondition);
-  EXPECT_NE(second.error().message.find("another berthd"), std::string::npos)
-      << second.error().message;
+  EXPECT_NE(second.error().message.find("another berthd"), std::string::npos) << second.error().message;
   EXPECT_NE(second.error().message.find("pid " + std::to_string(::getpid())), std::string::npos)
       << second.error().message;
 
@@ -491,8 +485,9 @@ TEST_F(SqliteStoreTest, StatementFailingMidTransactionRollsBack) {
   ASSERT_OK(open());
   // A trigger makes one particular, otherwise valid insert fail inside the
   // transaction, after other statements of the batch have run.
-  rawExec(db_, "CREATE TRIGGER poison BEFORE INSERT ON records WHEN NEW.key = 'poison' "
-               "BEGIN SELECT RAISE(ABORT, 'poisoned'); END;");
+  rawExec(db_,
+          "CREATE TRIGGER poison BEFORE INSERT ON records WHEN NEW.key = 'poison' "
+          "BEGIN SELECT RAISE(ABORT, 'poisoned'); END;");
   auto store = open();
   ASSERT_OK(store);
   Batch batch;
@@ -576,17 +571,11 @@ class FailingSyncVfs {
     methods_.xWrite = [](sqlite3_file* f, const void* p, int n, sqlite3_int64 o) {
       return real(f)->pMethods->xWrite(real(f), p, n, o);
     };
-    methods_.xTruncate = [](sqlite3_file* f, sqlite3_int64 n) {
-      return real(f)->pMethods->xTruncate(real(f), n);
-    };
+    methods_.xTruncate = [](sqlite3_file* f, sqlite3_int64 n) { return real(f)->pMethods->xTruncate(real(f), n); };
     methods_.xSync = &FailingSyncVfs::sync;
-    methods_.xFileSize = [](sqlite3_file* f, sqlite3_int64* n) {
-      return real(f)->pMethods->xFileSize(real(f), n);
-    };
+    methods_.xFileSize = [](sqlite3_file* f, sqlite3_int64* n) { return real(f)->pMethods->xFileSize(real(f), n); };
     methods_.xLock = [](sqlite3_file* f, int l) { return real(f)->pMethods->xLock(real(f), l); };
-    methods_.xUnlock = [](sqlite3_file* f, int l) {
-      return real(f)->pMethods->xUnlock(real(f), l);
-    };
+    methods_.xUnlock = [](sqlite3_file* f, int l) { return real(f)->pMethods->xUnlock(real(f), l); };
     methods_.xCheckReservedLock = [](sqlite3_file* f, int* out) {
       return real(f)->pMethods->xCheckReservedLock(real(f), out);
     };
@@ -604,9 +593,7 @@ class FailingSyncVfs {
       return real(f)->pMethods->xShmLock(real(f), offset, n, flags);
     };
     methods_.xShmBarrier = [](sqlite3_file* f) { real(f)->pMethods->xShmBarrier(real(f)); };
-    methods_.xShmUnmap = [](sqlite3_file* f, int del) {
-      return real(f)->pMethods->xShmUnmap(real(f), del);
-    };
+    methods_.xShmUnmap = [](sqlite3_file* f, int del) { return real(f)->pMethods->xShmUnmap(real(f), del); };
     methods_.xFetch = [](sqlite3_file* f, sqlite3_int64 o, int n, void** out) {
       return real(f)->pMethods->xFetch(real(f), o, n, out);
     };
@@ -683,8 +670,7 @@ class MigrationTest : public ::testing::Test {
   std::string query(const char* sql) {
     sqlite3_stmt* stmt = nullptr;
     std::string out = "<error>";
-    if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
       const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
       out = text != nullptr ? text : "<null>";
     }
@@ -721,8 +707,7 @@ TEST_F(MigrationTest, FailingMigrationLeavesThePreviousVersion) {
   };
   auto status = sqlite::migrate(db_, list);
   ASSERT_FALSE(status.has_value());
-  EXPECT_NE(status.error().message.find("schema version 2"), std::string::npos)
-      << status.error().message;
+  EXPECT_NE(status.error().message.find("schema version 2"), std::string::npos) << status.error().message;
   EXPECT_EQ(version(), 1);
   EXPECT_EQ(query("SELECT count(*) FROM sqlite_schema WHERE name = 'b'"), "0");
   EXPECT_EQ(sqlite3_get_autocommit(db_), 1);
