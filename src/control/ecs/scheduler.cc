@@ -182,8 +182,6 @@ void Ecs::reconcile(Service& service) {
     addServiceEvent(updated, fmt::format("(service {}) has reached a steady state.", name));
   }
   bool drained = status == "DRAINING" && live.size() == to_stop.size() && created.empty();
-  bool all_stopped = drained;
-  for (Task* t : to_stop) all_stopped &= json::stringOr(t->doc, "lastStatus") == "STOPPED";
   if (drained && live.empty()) updated.doc["status"] = "INACTIVE";
 
   std::vector<Task> stopped_copies;
@@ -207,7 +205,6 @@ void Ecs::reconcile(Service& service) {
   for (Task* t : to_stop)
     if (agent_) agent_->stop(json::stringOr(t->doc, "taskArn"), {"ServiceSchedulerInitiated", stop_reason});
   for (const auto& task_arn : launched) launchTask(tasks_[task_arn]);
-  (void)all_stopped;
 }
 
 void Ecs::tick() {
