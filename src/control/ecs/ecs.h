@@ -123,6 +123,8 @@ class Ecs {
   Result<bj::value> tagResource(const bj::object& in, const CallContext& ctx);
   Result<bj::value> untagResource(const bj::object& in, const CallContext& ctx);
   Result<bj::value> listTagsForResource(const bj::object& in, const CallContext& ctx);
+  // Applies `edit` to the tags of the resource an ARN names, durably.
+  Status editTags(const std::string& resource, const std::function<void(bj::array&)>& edit);
   Result<bj::value> listAccountSettings(const bj::object& in, const CallContext& ctx);
   Result<bj::value> putAccountSetting(const bj::object& in, const CallContext& ctx);
   Result<bj::value> putAccountSettingDefault(const bj::object& in, const CallContext& ctx);

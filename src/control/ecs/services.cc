@@ -40,6 +40,29 @@ Result<bj::object> deploymentConfiguration(const bj::object* in, const bj::objec
   return out;
 }
 
+// A new PRIMARY deployment of a service as its document now stands: task
+// definition, desired count, launch type or capacity provider strategy and
+// network configuration (counts are derived on read).
+bj::object newPrimaryDeployment(const bj::object& service, double now) {
+  std::string id = "ecs-svc/" + randomDigits(19);
+  bj::object d{{"id", id},
+               {"status", "PRIMARY"},
+               {"taskDefinition", service.at("taskDefinition")},
+               {"desiredCount", service.at("desiredCount")},
+               {"pendingCount", 0},
+               {"runningCount", 0},
+               {"failedTasks", 0},
+               {"createdAt", now},
+               {"updatedAt", now},
+               {"platformVersion", "1.4.0"},
+               {"platformFamily", "Linux"},
+               {"rolloutState", "IN_PROGRESS"},
+               {"rolloutStateReason", fmt::format("ECS deployment {} in progress.", id)}};
+  for (std::string_view key : {"launchType", "capacityProviderStrategy", "networkConfiguration"})
+    if (const bj::value* v = json::find(service, key)) d[key] = *v;
+  return d;
+}
+
 }  // namespace
 
 bj::object Ecs::serviceView(const Service& s, bool with_tags) const {
@@ -162,26 +185,7 @@ Result<bj::value> Ecs::createService(const bj::object& in, const CallContext& ct
   d["enableExecuteCommand"] = json::getBool(in, "enableExecuteCommand").value_or(false);
   d["availabilityZoneRebalancing"] = json::stringOr(in, "availabilityZoneRebalancing", "DISABLED");
 
-  std::string deployment_id = "ecs-svc/" + randomDigits(19);
-  bj::object deployment{{"id", deployment_id},
-                        {"status", "PRIMARY"},
-                        {"taskDefinition", d["taskDefinition"]},
-                        {"desiredCount", desired},
-                        {"pendingCount", 0},
-                        {"runningCount", 0},
-                        {"failedTasks", 0},
-                        {"createdAt", now},
-                        {"updatedAt", now},
-                        {"platformVersion", "1.4.0"},
-                        {"platformFamily", "Linux"},
-                        {"rolloutState", "IN_PROGRESS"},
-                        {"rolloutStateReason", fmt::format("ECS deployment {} in progress.", deployment_id)}};
-  if (capacity.empty())
-    deployment["launchType"] = launch_type;
-  else
-    deployment["capacityProviderStrategy"] = capacity;
-  if (nc) deployment["networkConfiguration"] = *nc;
-  d["deployments"] = bj::array{std::move(deployment)};
+  d["deployments"] = bj::array{newPrimaryDeployment(d, now)};
 
   store::Batch batch;
   persist(batch, s);
@@ -266,24 +270,7 @@ Result<bj::value> Ecs::updateService(const bj::object& in, const CallContext&) {
         o["updatedAt"] = now;
       }
     }
-    std::string deployment_id = "ecs-svc/" + randomDigits(19);
-    bj::object dep{{"id", deployment_id},
-                   {"status", "PRIMARY"},
-                   {"taskDefinition", d["taskDefinition"]},
-                   {"desiredCount", d["desiredCount"]},
-                   {"pendingCount", 0},
-                   {"runningCount", 0},
-                   {"failedTasks", 0},
-                   {"createdAt", now},
-                   {"updatedAt", now},
-                   {"platformVersion", "1.4.0"},
-                   {"platformFamily", "Linux"},
-                   {"rolloutState", "IN_PROGRESS"},
-                   {"rolloutStateReason", fmt::format("ECS deployment {} in progress.", deployment_id)}};
-    if (d.contains("launchType")) dep["launchType"] = d["launchType"];
-    if (d.contains("capacityProviderStrategy")) dep["capacityProviderStrategy"] = d["capacityProviderStrategy"];
-    if (d.contains("networkConfiguration")) dep["networkConfiguration"] = d["networkConfiguration"];
-    deployments.insert(deployments.begin(), std::move(dep));
+    deployments.insert(deployments.begin(), newPrimaryDeployment(d, now));
   } else if (!deployments.empty()) {
     auto& primary = deployments.front().as_object();
     primary["desiredCount"] = d["desiredCount"];

@@ -71,105 +71,55 @@ const SettingRule* findSetting(std::string_view name) {
 
 }  // namespace
 
-// Finds the tag list of the resource an ARN names; nullptr when none.
+// The tag list of a resource document, created empty when missing.
 static bj::array* tagsIn(bj::object& doc) {
   if (!doc["tags"].is_array()) doc["tags"].emplace_array();
   return &doc["tags"].as_array();
 }
 
-Result<bj::value> Ecs::tagResource(const bj::object& in, const CallContext&) {
-  std::string resource = json::stringOr(in, "resourceArn");
-  const bj::array* tags = json::getArray(in, "tags");
-  if (!tags) return invalidParameter("Tags can not be null.");
-  BERTH_TRY(validateTags(*tags));
-  store::Batch batch;
-  // Each branch updates a copy, commits, then swaps it in.
-  for (auto& [name, c] : clusters_)
-    if (json::stringOr(c.doc, "clusterArn") == resource) {
-      Cluster updated = c;
-      mergeTags(*tagsIn(updated.doc), *tags);
-      persist(batch, updated);
-      BERTH_TRY(commit(batch));
-      c = std::move(updated);
-      return bj::object{};
-    }
-  for (auto& [key, s] : services_)
-    if (json::stringOr(s.doc, "serviceArn") == resource) {
-      Service updated = s;
-      mergeTags(*tagsIn(updated.doc), *tags);
-      persist(batch, updated);
-      BERTH_TRY(commit(batch));
-      s = std::move(updated);
-      return bj::object{};
-    }
-  if (auto it = tasks_.find(resource); it != tasks_.end()) {
-    Task updated = it->second;
-    mergeTags(*tagsIn(updated.doc), *tags);
+Status Ecs::editTags(const std::string& resource, const std::function<void(bj::array&)>& edit) {
+  // Each branch edits a copy, commits it, and only then swaps it in.
+  auto apply = [&](auto& current, auto&& tags_of) -> Status {
+    auto updated = current;
+    edit(tags_of(updated));
+    store::Batch batch;
     persist(batch, updated);
     BERTH_TRY(commit(batch));
-    it->second = std::move(updated);
-    return bj::object{};
-  }
-  if (resource.starts_with(arn("task-definition/"))) {
+    current = std::move(updated);
+    return {};
+  };
+  auto doc_tags = [](auto& r) -> bj::array& { return *tagsIn(r.doc); };
+  for (auto& [_, c] : clusters_)
+    if (json::stringOr(c.doc, "clusterArn") == resource) return apply(c, doc_tags);
+  for (auto& [_, s] : services_)
+    if (json::stringOr(s.doc, "serviceArn") == resource) return apply(s, doc_tags);
+  if (auto it = tasks_.find(resource); it != tasks_.end()) return apply(it->second, doc_tags);
+  if (resource.starts_with(arn("task-definition/")))
     if (auto td = resolveTaskDefinition(resource); td) {
-      TaskDefinition updated = **td;
-      mergeTags(updated.tags, *tags);
-      persist(batch, updated);
-      BERTH_TRY(commit(batch));
-      const_cast<TaskDefinition&>(**td) = std::move(updated);
-      return bj::object{};
+      auto& stored = task_definitions_[json::stringOr((*td)->doc, "family")]
+                                      [json::getInt((*td)->doc, "revision").value_or(0)];
+      return apply(stored, [](TaskDefinition& t) -> bj::array& { return t.tags; });
     }
-  }
   return fail(ErrorCode::kNotFound, "The specified resource could not be found.", "ResourceNotFoundException");
 }
 
+Result<bj::value> Ecs::tagResource(const bj::object& in, const CallContext&) {
+  const bj::array* tags = json::getArray(in, "tags");
+  if (!tags) return invalidParameter("Tags can not be null.");
+  BERTH_TRY(validateTags(*tags));
+  BERTH_TRY(editTags(json::stringOr(in, "resourceArn"), [&](bj::array& current) { mergeTags(current, *tags); }));
+  return bj::object{};
+}
+
 Result<bj::value> Ecs::untagResource(const bj::object& in, const CallContext&) {
-  std::string resource = json::stringOr(in, "resourceArn");
   auto keys = json::stringList(in, "tagKeys");
-  auto strip = [&](bj::array& tags) {
+  BERTH_TRY(editTags(json::stringOr(in, "resourceArn"), [&](bj::array& current) {
     bj::array kept;
-    for (const auto& t : tags)
+    for (const auto& t : current)
       if (std::find(keys.begin(), keys.end(), json::stringOr(t.as_object(), "key")) == keys.end()) kept.push_back(t);
-    tags = std::move(kept);
-  };
-  store::Batch batch;
-  for (auto& [name, c] : clusters_)
-    if (json::stringOr(c.doc, "clusterArn") == resource) {
-      Cluster updated = c;
-      strip(*tagsIn(updated.doc));
-      persist(batch, updated);
-      BERTH_TRY(commit(batch));
-      c = std::move(updated);
-      return bj::object{};
-    }
-  for (auto& [key, s] : services_)
-    if (json::stringOr(s.doc, "serviceArn") == resource) {
-      Service updated = s;
-      strip(*tagsIn(updated.doc));
-      persist(batch, updated);
-      BERTH_TRY(commit(batch));
-      s = std::move(updated);
-      return bj::object{};
-    }
-  if (auto it = tasks_.find(resource); it != tasks_.end()) {
-    Task updated = it->second;
-    strip(*tagsIn(updated.doc));
-    persist(batch, updated);
-    BERTH_TRY(commit(batch));
-    it->second = std::move(updated);
-    return bj::object{};
-  }
-  if (resource.starts_with(arn("task-definition/"))) {
-    if (auto td = resolveTaskDefinition(resource); td) {
-      TaskDefinition updated = **td;
-      strip(updated.tags);
-      persist(batch, updated);
-      BERTH_TRY(commit(batch));
-      const_cast<TaskDefinition&>(**td) = std::move(updated);
-      return bj::object{};
-    }
-  }
-  return fail(ErrorCode::kNotFound, "The specified resource could not be found.", "ResourceNotFoundException");
+    current = std::move(kept);
+  }));
+  return bj::object{};
 }
 
 Result<bj::value> Ecs::listTagsForResource(const bj::object& in, const CallContext&) {
