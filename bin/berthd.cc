@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--vpc-cidr", o.vpc_cidr, "the default VPC's /16")->capture_default_str();
   app.add_option("--io-threads", o.io_threads, "HTTP threads")->capture_default_str();
+  app.add_flag("--registry-create-on-push", o.registry_create_on_push,
+               "create an ECR repository on its first push to the registry (ECR itself refuses: NAME_UNKNOWN)");
   app.add_flag("--check-responses", o.check_responses, "validate every response against the AWS model (tests)");
   CLI11_PARSE(app, argc, argv);
 

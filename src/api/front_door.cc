@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "api/registry/routes.h"
 #include "aws/query_codec.h"
 #include "aws/shape_validator.h"
 #include "common/json.h"
@@ -127,8 +128,14 @@ http::Response FrontDoor::reject(bh::status status, std::string_view reason) {
   return r;
 }
 
+std::unique_ptr<http::BodySink> FrontDoor::streamBody(const http::RequestHeader& header) {
+  if (registry_ && registry::isRegistryTarget(header.target())) return registry_->streamBody(header);
+  return nullptr;
+}
+
 void FrontDoor::handle(http::Request request, http::Respond respond) {
   std::string_view target = request.target();
+  if (registry_ && registry::isRegistryTarget(target)) return registry_->handle(std::move(request), std::move(respond));
   if (request.method() == bh::verb::get && (target == "/health" || target == "/_berth/health")) {
     std::string id = randomUuid();
     return respond(makeResponse(200, "application/json", R"({"status":"ok"})", id));

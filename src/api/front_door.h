@@ -3,7 +3,7 @@
 //
 // Protocols: JSON 1.0/1.1 routed by X-Amz-Target; Query (form-encoded, XML
 // answers) and EC2's variant routed by Action and the SigV4 scope's service.
-// Also answers GET /health. Every response carries x-amzn-RequestId.
+// Also answers GET /health, and hands /v2/ to the registry. Every response carries x-amzn-RequestId.
 //
 // Threads: handle() runs on I/O threads; all state here is immutable after
 // start-up except the services' own.
@@ -35,7 +35,12 @@ class FrontDoor final : public http::Handler {
   // Registers a service; not thread-safe, call before serving.
   void addService(AwsService* service);
 
+  // Serves the OCI registry's /v2/ URLs through `registry` (not owned; set
+  // before serving).
+  void setRegistry(http::Handler* registry) { registry_ = registry; }
+
   void handle(http::Request request, http::Respond respond) override;
+  std::unique_ptr<http::BodySink> streamBody(const http::RequestHeader& header) override;
   http::Response reject(http::beast_http::status status, std::string_view reason) override;
 
  private:
@@ -50,6 +55,7 @@ class FrontDoor final : public http::Handler {
   aws::CredentialLookup credentials_;
   const Clock& clock_;
   std::map<std::string, AwsService*, std::less<>> services_;  // by model id
+  http::Handler* registry_ = nullptr;
 };
 
 // The wire form of an error for a protocol: status, headers and body.

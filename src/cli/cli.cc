@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/image_cmd.h"
+
 namespace berth::cli {
 namespace {
 
@@ -55,6 +57,9 @@ int run(int argc, char** argv) {
   aws->add_option("args", aws_args, "aws CLI arguments")->required();
   aws->prefix_command();
 
+  ImageBuildFlags image_build;
+  auto* image = addImageCommands(app, image_build);
+
   auto* version = app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
@@ -63,6 +68,7 @@ int run(int argc, char** argv) {
     fmt::print("berth 0.1.0\n");
     return 0;
   }
+  if (image->parsed()) return runImage(c, *image, image_build);
   if (aws->parsed()) {
     std::vector<std::string> rest = aws->remaining();
     aws_args.insert(aws_args.end(), rest.begin(), rest.end());

@@ -16,12 +16,17 @@
 #include "agent/fake_agent.h"
 #include "api/control_service.h"
 #include "api/ec2/ec2_api.h"
+#include "api/ecr/ecr_api.h"
+#include "api/registry/registry.h"
 #include "api/ecs/ecs_api.h"
 #include "api/front_door.h"
+#include "control/ecr/ecr.h"
 #include "control/ecs/ecs.h"
 #include "control/network.h"
 #include "daemon/credentials.h"
 #include "http/server.h"
+#include "registry/blob_store.h"
+#include "registry/tokens.h"
 #include "store/store.h"
 
 namespace berth::daemon {
@@ -49,6 +54,16 @@ void scheduleTick(asio::steady_timer& timer, ecs::Ecs& ecs) {
     if (ec) return;
     ecs.tick();
     scheduleTick(timer, ecs);
+  });
+}
+
+// Sweeps unreferenced blobs once an hour (deletes also sweep at once).
+void scheduleGc(asio::steady_timer& timer, ecr::Ecr& ecr) {
+  timer.expires_after(std::chrono::hours(1));
+  timer.async_wait([&timer, &ecr](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto stats = ecr.collectGarbage(); !stats) logLine("blob garbage collection: " + stats.error().message);
+    scheduleGc(timer, ecr);
   });
 }
 
@@ -106,6 +121,18 @@ int runDaemon(const DaemonOptions& options) {
     logLine("cannot load ECS state: " + ok.error().message);
     return 1;
   }
+  auto blobs = registry::BlobStore::open(options.data_dir / "blobs", clock);
+  if (!blobs) {
+    logLine("cannot open the blob store: " + blobs.error().message);
+    return 1;
+  }
+  ecr::Ecr ecr(ecr::EcrConfig{options.region, options.account_id}, **store, clock, **blobs);
+  if (auto ok = ecr.load(); !ok) {
+    logLine("cannot load ECR state: " + ok.error().message);
+    return 1;
+  }
+  registry::RegistryTokens registry_tokens(creds->secret_access_key, clock);
+
   agent::FakeAgent agent(clock, [&control_io, &ecs](agent::TaskEvent event) {
     asio::post(control_io, [&ecs, event = std::move(event)] { ecs.onTaskEvent(event); });
   });
@@ -129,8 +156,19 @@ int runDaemon(const DaemonOptions& options) {
   api::InlineService ec2_service("ec2", [net = *network, account = options.account_id](const api::AwsCall& call) {
     return api::invokeEc2(net, account, call);
   });
+  api::EcrApiOptions ecr_api_options{&registry_tokens, "", options.account_id};
+  api::ControlService ecr_service("ecr", control_io.get_executor(), [&ecr, &ecr_api_options](const api::AwsCall& call) {
+    return api::invokeEcr(ecr, ecr_api_options, call);
+  });
   front_door.addService(&ecs_service);
   front_door.addService(&ec2_service);
+  front_door.addService(&ecr_service);
+
+  api::registry::RegistryOptions registry_options;
+  registry_options.tokens = options.auth ? &registry_tokens : nullptr;
+  registry_options.create_on_push = options.registry_create_on_push;
+  api::registry::Registry registry(registry_options, **blobs, ecr, control_io.get_executor(), clock);
+  front_door.setRegistry(&registry);
 
   http::Server server(io, front_door);
   auto bound = server.listen(options.listen_host, options.listen_port);
@@ -139,6 +177,7 @@ int runDaemon(const DaemonOptions& options) {
     return 1;
   }
   std::string endpoint = fmt::format("http://{}:{}", bound->address().to_string(), bound->port());
+  ecr_api_options.proxy_endpoint = endpoint;  // before any I/O thread runs
   if (auto ok = writeFileAtomically(options.data_dir / "endpoint", endpoint + "\n"); !ok) {
     logLine(ok.error().message);
     return 1;
@@ -148,6 +187,8 @@ int runDaemon(const DaemonOptions& options) {
 
   asio::steady_timer tick_timer(control_io);
   scheduleTick(tick_timer, ecs);
+  asio::steady_timer gc_timer(control_io);
+  scheduleGc(gc_timer, ecr);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int signo) {
@@ -162,7 +203,10 @@ int runDaemon(const DaemonOptions& options) {
   for (int i = 1; i < options.io_threads; ++i) io_threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : io_threads) t.join();
-  asio::post(control_io, [&] { tick_timer.cancel(); });
+  asio::post(control_io, [&] {
+    tick_timer.cancel();
+    gc_timer.cancel();
+  });
   control_guard.reset();
   control_io.stop();
   control_thread.join();

@@ -22,6 +22,8 @@ struct DaemonOptions {
   bool check_responses = false;
   std::string vpc_cidr = "172.31.0.0/16";
   int io_threads = 2;
+  // The registry creates a repository on its first push (ECR does not).
+  bool registry_create_on_push = false;
 };
 
 // Validates flags that CLI11 cannot (account id, region shape...).

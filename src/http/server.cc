@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 
@@ -11,8 +12,13 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
-// One client connection: read a request, hand it to the Handler, write the
-// answer, repeat while keep-alive holds.
+constexpr size_t kChunkSize = 256 * 1024;     // streamed bodies, both ways
+constexpr size_t kSmallChunk = 16 * 1024;     // bodies read whole
+constexpr uint64_t kMaxLinger = 64 * 1024 * 1024;
+
+// One client connection: read a request header, then its body (whole, or
+// piece by piece into a BodySink), hand it to the Handler, write the answer
+// (whole, or streamed from a BodySource), repeat while keep-alive holds.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket socket, Handler& handler, const ServerOptions& options,
@@ -24,53 +30,222 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
+  using Parser = beast_http::request_parser<beast_http::buffer_body>;
+
   void read() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(options_.header_limit));
-    parser_->body_limit(options_.body_limit);
+    parser_->body_limit(boost::none);  // enforced here: streamed bodies have none
+    sink_.reset();
+    body_.clear();
     stream_.expires_after(options_.idle_timeout);
-    beast_http::async_read(stream_, buffer_, *parser_,
-                           [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+    beast_http::async_read_header(stream_, buffer_, *parser_,
+                                  [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
   }
 
-  void onRead(beast::error_code ec) {
-    if (ec == beast_http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-      return close();
-    }
+  static bool isDisconnect(beast::error_code ec) {
+    return ec == beast_http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == asio::error::operation_aborted;
+  }
+
+  void rejectWith(beast_http::status status, std::string_view reason) {
+    Response response = handler_.reject(status, reason);
+    write(std::move(response), /*close_after=*/true);
+  }
+
+  void onHeader(beast::error_code ec) {
+    if (isDisconnect(ec)) return close();
     if (ec) {
       beast_http::status status = beast_http::status::bad_request;
-      if (ec == beast_http::error::body_limit) status = beast_http::status::payload_too_large;
       if (ec == beast_http::error::header_limit) status = beast_http::status::request_header_fields_too_large;
-      Response response = handler_.reject(status, ec.message());
-      return write(std::move(response), /*close_after=*/true);
+      return rejectWith(status, ec.message());
     }
-    requests_->fetch_add(1, std::memory_order_relaxed);
-    Request request = parser_->release();
-    bool keep_alive = request.keep_alive();
-    unsigned version = request.version();
+    const RequestHeader& header = parser_->get().base();
+    head_request_ = header.method() == beast_http::verb::head;
+    sink_ = handler_.streamBody(header);
+    if (!sink_) {
+      auto length = parser_->content_length();
+      if (length && *length > options_.body_limit)
+        return rejectWith(beast_http::status::payload_too_large, "body limit exceeded");
+    }
+    auto expect = header.find(beast_http::field::expect);
+    if (expect != header.end() && beast::iequals(expect->value(), "100-continue") && !parser_->is_done()) {
+      // curl and others wait for this before sending a large body.
+      auto continue_line = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
+      return asio::async_write(stream_, asio::buffer(*continue_line),
+                               [self = shared_from_this(), continue_line](beast::error_code ec, size_t) {
+                                 if (ec) return self->close();
+                                 self->readBody();
+                               });
+    }
+    readBody();
+  }
+
+  void readBody() {
+    if (parser_->is_done()) return onBodyDone();
+    size_t want = sink_ ? kChunkSize : kSmallChunk;
+    if (chunk_.size() < want) chunk_.resize(want);
+    chunk_used_ = want;
+    auto& body = parser_->get().body();
+    body.data = chunk_.data();
+    body.size = want;
+    stream_.expires_after(options_.idle_timeout);
+    beast_http::async_read(stream_, buffer_, *parser_,
+                           [self = shared_from_this()](beast::error_code ec, size_t) { self->onBody(ec); });
+  }
+
+  void onBody(beast::error_code ec) {
+    if (ec == beast_http::error::need_buffer) ec = {};
+    size_t got = chunk_used_ - parser_->get().body().size;
+    if (got > 0) {
+      std::string_view piece(chunk_.data(), got);
+      if (sink_) {
+        if (auto ok = sink_->write(piece); !ok) return finishSink(ok);
+      } else {
+        if (body_.size() + got > options_.body_limit)
+          return rejectWith(beast_http::status::payload_too_large, "body limit exceeded");
+        body_.append(piece);
+      }
+    }
+    if (ec) {
+      if (sink_) return finishSink(failErrno("read request body: " + ec.message(), ec.value()));
+      if (isDisconnect(ec)) return close();
+      return rejectWith(beast_http::status::bad_request, ec.message());
+    }
+    readBody();
+  }
+
+  // The body could not be read whole: the sink answers, then we close.
+  void finishSink(Status error) {
+    auto sink = std::move(sink_);
     stream_.expires_never();
+    sink->finish(std::move(error), responder(/*keep_alive=*/false, parser_->get().version()));
+  }
+
+  void onBodyDone() {
+    requests_->fetch_add(1, std::memory_order_relaxed);
+    bool keep_alive = parser_->keep_alive();
+    unsigned version = parser_->get().version();
+    stream_.expires_never();
+    if (sink_) {
+      auto sink = std::move(sink_);
+      return sink->finish({}, responder(keep_alive, version));
+    }
+    Request request(std::move(parser_->get().base()));
+    request.body() = std::move(body_);
+    body_ = std::string();
+    handler_.handle(std::move(request), responder(keep_alive, version));
+  }
+
+  Respond responder(bool keep_alive, unsigned version) {
     auto self = shared_from_this();
-    handler_.handle(std::move(request), [self, keep_alive, version](Response response) {
+    Respond::Whole whole = [self, keep_alive, version](Response response) {
       asio::dispatch(self->stream_.get_executor(), [self, keep_alive, version, response = std::move(response)]() mutable {
         response.version(version);
         response.keep_alive(keep_alive && response.keep_alive());
         self->write(std::move(response), !response.keep_alive());
       });
-    });
+    };
+    Respond::Streamed streamed = [self, keep_alive, version](Response head, std::shared_ptr<BodySource> source,
+                                                             uint64_t offset, uint64_t length) {
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, keep_alive, version, head = std::move(head), source, offset, length]() mutable {
+                       head.version(version);
+                       head.keep_alive(keep_alive && head.keep_alive());
+                       self->writeStreamed(std::move(head), std::move(source), offset, length);
+                     });
+    };
+    return Respond(std::move(whole), std::move(streamed));
   }
 
   void write(Response response, bool close_after) {
     response_ = std::make_unique<Response>(std::move(response));
     if (close_after) response_->keep_alive(false);
     response_->set(beast_http::field::server, options_.server_name);
-    response_->prepare_payload();
+    if (head_request_) {
+      // A HEAD answer carries the Content-Length of the body it does not send.
+      if (!response_->has_content_length()) response_->content_length(response_->body().size());
+      response_->body().clear();
+    } else {
+      response_->prepare_payload();
+    }
     stream_.expires_after(options_.idle_timeout);
     beast_http::async_write(stream_, *response_,
                             [self = shared_from_this(), close_after](beast::error_code ec, size_t) {
-                              if (ec || close_after) return self->close();
+                              if (ec) return self->close();
+                              if (close_after) return self->lingerThenClose();
                               self->response_.reset();
                               self->read();
+                            });
+  }
+
+  // Writes `head` then `length` bytes of `source` from `offset`.
+  void writeStreamed(Response head, std::shared_ptr<BodySource> source, uint64_t offset, uint64_t length) {
+    streamed_ = std::make_unique<beast_http::response<beast_http::buffer_body>>();
+    static_cast<beast_http::response_header<>&>(*streamed_) = std::move(head.base());
+    streamed_->set(beast_http::field::server, options_.server_name);
+    streamed_->content_length(length);
+    streamed_->body().data = nullptr;
+    streamed_->body().size = 0;
+    streamed_->body().more = length > 0;
+    source_ = std::move(source);
+    source_offset_ = offset;
+    source_left_ = length;
+    serializer_ = std::make_unique<beast_http::response_serializer<beast_http::buffer_body>>(*streamed_);
+    close_after_stream_ = !streamed_->keep_alive();
+    stream_.expires_after(options_.idle_timeout);
+    beast_http::async_write_header(stream_, *serializer_,
+                                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                                     if (ec) return self->close();
+                                     self->writeNextPiece();
+                                   });
+  }
+
+  void writeNextPiece() {
+    auto& body = streamed_->body();
+    if (source_left_ == 0) {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    } else {
+      if (out_chunk_.size() != kChunkSize) out_chunk_.resize(kChunkSize);
+      size_t want = static_cast<size_t>(std::min<uint64_t>(source_left_, out_chunk_.size()));
+      auto n = source_->read(source_offset_, out_chunk_.data(), want);
+      // The header promised `length` bytes; a short source can only end
+      // the connection.
+      if (!n || *n == 0) return close();
+      source_offset_ += *n;
+      source_left_ -= *n;
+      body.data = out_chunk_.data();
+      body.size = *n;
+      body.more = true;
+    }
+    stream_.expires_after(options_.idle_timeout);
+    beast_http::async_write(stream_, *serializer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec == beast_http::error::need_buffer) return self->writeNextPiece();
+      if (ec || self->close_after_stream_) return self->close();
+      self->serializer_.reset();
+      self->streamed_.reset();
+      self->source_.reset();
+      self->read();
+    });
+  }
+
+  // After an answer that ends the connection, the client may still be
+  // sending a body we refused: closing with unread data would reset the
+  // connection and could destroy the answer before the client reads it. So
+  // stop sending, then read and drop what comes (a few seconds, 64 MiB at
+  // most) before closing (Apache's "lingering close").
+  void lingerThenClose() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(5));
+    if (chunk_.size() < kSmallChunk) chunk_.resize(kSmallChunk);
+    stream_.async_read_some(asio::buffer(chunk_.data(), kSmallChunk),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->lingered_ += n;
+                              if (ec || self->lingered_ > kMaxLinger) return self->close();
+                              self->lingerThenClose();
                             });
   }
 
@@ -85,11 +260,42 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Handler& handler_;
   const ServerOptions& options_;
   std::shared_ptr<std::atomic<uint64_t>> requests_;
-  std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
+  std::optional<Parser> parser_;
+  std::unique_ptr<BodySink> sink_;
+  std::string body_;      // a whole body being read
+  std::vector<char> chunk_;  // the read buffer for body pieces
+  size_t chunk_used_ = 0;
+  bool head_request_ = false;
+  uint64_t lingered_ = 0;
   std::unique_ptr<Response> response_;
+  // A streamed response in progress.
+  std::unique_ptr<beast_http::response<beast_http::buffer_body>> streamed_;
+  std::unique_ptr<beast_http::response_serializer<beast_http::buffer_body>> serializer_;
+  std::shared_ptr<BodySource> source_;
+  uint64_t source_offset_ = 0;
+  uint64_t source_left_ = 0;
+  bool close_after_stream_ = false;
+  std::vector<char> out_chunk_;
 };
 
 }  // namespace
+
+std::unique_ptr<BodySink> Handler::streamBody(const RequestHeader&) { return nullptr; }
+
+void Respond::stream(Response head, std::shared_ptr<BodySource> source, uint64_t offset, uint64_t length) const {
+  if (streamed_) return streamed_(std::move(head), std::move(source), offset, length);
+  std::string body;
+  std::vector<char> buf(kChunkSize);
+  while (length > 0) {
+    auto n = source->read(offset, buf.data(), static_cast<size_t>(std::min<uint64_t>(length, buf.size())));
+    if (!n || *n == 0) break;
+    body.append(buf.data(), *n);
+    offset += *n;
+    length -= *n;
+  }
+  head.body() = std::move(body);
+  whole_(std::move(head));
+}
 
 Response Handler::reject(beast_http::status status, std::string_view reason) {
   Response response{status, 11};

@@ -6,6 +6,12 @@
 // by several threads; each connection is serialized on its own strand. A
 // Handler is called on a connection's strand and must answer through the
 // Respond callback exactly once, from any thread.
+//
+// Large bodies (registry blob uploads and downloads) are streamed: a Handler
+// may claim a request by its header (streamBody) and then receives the body
+// in pieces through a BodySink, with no size limit; and a response body may
+// come from a BodySource, read piece by piece as the socket drains. Every
+// other request is read whole, up to ServerOptions::body_limit.
 #pragma once
 
 #include <atomic>
@@ -13,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -25,12 +32,65 @@ namespace berth::http {
 namespace beast_http = boost::beast::http;
 using Request = beast_http::request<beast_http::string_body>;
 using Response = beast_http::response<beast_http::string_body>;
-using Respond = std::function<void(Response)>;
+using RequestHeader = beast_http::request_header<>;
+
+// A response body too large to hold in memory (a blob). read() is called on
+// the connection's strand, in order; it may block briefly (file reads).
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // Reads up to `n` bytes at `offset` into `out`; 0 only at the end.
+  virtual Result<size_t> read(uint64_t offset, char* out, size_t n) = 0;
+};
+
+// How a handler answers: once, from any thread, with a whole Response or
+// with a header plus a body streamed from a BodySource.
+class Respond {
+ public:
+  using Whole = std::function<void(Response)>;
+  using Streamed = std::function<void(Response, std::shared_ptr<BodySource>, uint64_t, uint64_t)>;
+
+  Respond() = default;
+  template <typename F>
+    requires std::is_invocable_v<F&, Response> && (!std::is_same_v<std::decay_t<F>, Respond>)
+  Respond(F f) : whole_(std::move(f)) {}  // NOLINT: implicit, as std::function is
+  Respond(Whole whole, Streamed streamed) : whole_(std::move(whole)), streamed_(std::move(streamed)) {}
+
+  void operator()(Response response) const { whole_(std::move(response)); }
+  // Answers with `head`'s status and headers and `length` bytes of `source`
+  // from `offset` as the body (Content-Length is set here). Without a
+  // streaming path (a Respond made from a plain function), the body is read
+  // into memory and sent whole.
+  void stream(Response head, std::shared_ptr<BodySource> source, uint64_t offset, uint64_t length) const;
+  explicit operator bool() const { return static_cast<bool>(whole_); }
+
+ private:
+  Whole whole_;
+  Streamed streamed_;
+};
+
+// Receives the body of a request claimed by Handler::streamBody.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // The next piece of the body, in order, on the connection's strand. A
+  // failed Status stops reading: finish() follows with that error.
+  virtual Status write(std::string_view piece) = 0;
+  // Called once, on the connection's strand: after the whole body (`body`
+  // ok), or when the body could not be read or write() failed (`body` says
+  // why; the connection closes after the answer). Must answer through
+  // `respond` exactly once, from any thread.
+  virtual void finish(Status body, Respond respond) = 0;
+};
 
 class Handler {
  public:
   virtual ~Handler() = default;
   virtual void handle(Request request, Respond respond) = 0;
+  // Called with each request's header before its body is read. Returning a
+  // sink claims the request: its body goes to the sink (any size), and
+  // handle() is not called. nullptr (the default) reads the body whole.
+  virtual std::unique_ptr<BodySink> streamBody(const RequestHeader& header);
   // The answer to a request the server refuses before it reaches handle():
   // 413 (body over the limit), 431 (headers over the limit), 400 (garbled).
   // The connection is closed after it.
