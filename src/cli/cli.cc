@@ -3,10 +3,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/image_cmd.h"
 
@@ -39,9 +40,14 @@ int runAws(const Connection& c, const std::vector<std::string>& args) {
 
 }  // namespace
 
-std::string resolveEndpoint(const std::string& flag_value) {
+std::string resolveEndpoint(const std::string& flag_value, const std::string& data_dir) {
   if (!flag_value.empty()) return flag_value;
   if (const char* env = getenv("BERTH_ENDPOINT"); env && *env) return env;
+  if (!data_dir.empty()) {
+    std::ifstream in(data_dir + "/endpoint");
+    std::string line;
+    if (std::getline(in, line) && !line.empty()) return line;
+  }
   return kDefaultEndpoint;
 }
 
@@ -57,18 +63,18 @@ int run(int argc, char** argv) {
   aws->add_option("args", aws_args, "aws CLI arguments")->required();
   aws->prefix_command();
 
-  ImageBuildFlags image_build;
-  auto* image = addImageCommands(app, image_build);
+  ImageFlags image_flags;
+  auto* image = addImageCommands(app, image_flags);
 
   auto* version = app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
-  Connection c{resolveEndpoint(endpoint_flag), data_dir};
+  Connection c{resolveEndpoint(endpoint_flag, data_dir), data_dir};
   if (version->parsed()) {
     fmt::print("berth 0.1.0\n");
     return 0;
   }
-  if (image->parsed()) return runImage(c, *image, image_build);
+  if (image->parsed()) return runImage(c, *image, image_flags);
   if (aws->parsed()) {
     std::vector<std::string> rest = aws->remaining();
     aws_args.insert(aws_args.end(), rest.begin(), rest.end());

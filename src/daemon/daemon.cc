@@ -21,6 +21,7 @@
 #include "api/ecs/ecs_api.h"
 #include "api/front_door.h"
 #include "control/ecr/ecr.h"
+#include "control/ecr/registry_source.h"
 #include "control/ecs/ecs.h"
 #include "control/network.h"
 #include "daemon/credentials.h"
@@ -132,6 +133,10 @@ int runDaemon(const DaemonOptions& options) {
     return 1;
   }
   registry::RegistryTokens registry_tokens(creds->secret_access_key, clock);
+  // The image store's view of this registry: the real agent builds its
+  // image::ImageStore on registry_source.manifests() and .blobs() (call them
+  // from worker threads only; see registry_source.h).
+  ecr::RegistrySource registry_source(ecr, **blobs, control_io.get_executor());
 
   agent::FakeAgent agent(clock, [&control_io, &ecs](agent::TaskEvent event) {
     asio::post(control_io, [&ecs, event = std::move(event)] { ecs.onTaskEvent(event); });

@@ -2,8 +2,8 @@
 OCI image layout, checked with skopeo (a real OCI client), rebuilt to the same
 digest, and stacked on a base layout.
 
-Pushing to berthd's registry is not wired into `berth image build` yet (only
---output); see docs/architecture.md.
+Pushing to berthd (build without --output), `berth image load` and
+`berth image ls` are in test_image_push.py.
 """
 import json
 import os
