@@ -89,6 +89,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto& body = parser_->get().body();
     body.data = chunk_.data();
     body.size = want;
+    // Beast reads max(512, capacity - size) bytes per recv into buffer_,
+    // whose capacity is only what the header needed: a streamed body would
+    // take one recv (plus epoll and timer updates) per 512 bytes. With room
+    // for a chunk it reads 64 KiB at a time (push of 200 MB: 35 → 221 MB/s,
+    // docs/performance.md).
+    if (sink_ && buffer_.capacity() < kChunkSize) buffer_.reserve(kChunkSize);
     stream_.expires_after(options_.idle_timeout);
     beast_http::async_read(stream_, buffer_, *parser_,
                            [self = shared_from_this()](beast::error_code ec, size_t) { self->onBody(ec); });

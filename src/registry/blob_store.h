@@ -93,6 +93,7 @@ class BlobWriter {
   std::filesystem::path tmp_;
   Sha256 hash_;
   uint64_t size_ = 0;
+  uint64_t written_back_ = 0;  // bytes handed to sync_file_range
   bool done_ = false;
 };
 
