@@ -22,6 +22,15 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"real", "fake"}))
       ->capture_default_str();
   app.add_option("--vpc-cidr", o.vpc_cidr, "the default VPC's /16")->capture_default_str();
+  app.add_option("--bridge", o.bridge, "the tasks' bridge (real agent)")->capture_default_str();
+  app.add_option("--runtime", o.runtime, "OCI runtime: runc or crun (real agent)")->capture_default_str();
+  app.add_option("--cgroup-parent", o.cgroup_parent, "task cgroups go under this cgroup (real agent)")
+      ->capture_default_str();
+  app.add_option("--task-endpoint-port", o.task_endpoint_port,
+                 "port of the task metadata endpoint on 169.254.170.2; 0 disables it")
+      ->capture_default_str();
+  app.add_option("--worker-threads", o.worker_threads, "threads that start and stop tasks (real agent)")
+      ->capture_default_str();
   app.add_option("--io-threads", o.io_threads, "HTTP threads")->capture_default_str();
   app.add_flag("--registry-create-on-push", o.registry_create_on_push,
                "create an ECR repository on its first push to the registry (ECR itself refuses: NAME_UNKNOWN)");

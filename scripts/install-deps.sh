@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   # clang 19 for libFuzzer builds (clang 14 cannot use libstdc++ 12's std::expected)
   clang-19 libclang-rt-19-dev llvm-19
-  clang-format clang-tidy
+  clang-format clang-tidy ccache
   # libraries (docs/dependencies.md says why each one is here)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev libarchive-dev zlib1g-dev libzstd-dev

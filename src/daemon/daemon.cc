@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "agent/fake_agent.h"
+#include "daemon/node.h"
 #include "api/control_service.h"
 #include "api/ec2/ec2_api.h"
 #include "api/ecr/ecr_api.h"
@@ -77,16 +79,16 @@ Status validateOptions(const DaemonOptions& o) {
     return fail(ErrorCode::kInvalidArgument, "--region must look like us-east-1");
   if (o.agent != "fake" && o.agent != "real") return fail(ErrorCode::kInvalidArgument, "--agent must be real or fake");
   if (o.io_threads < 1 || o.io_threads > 64) return fail(ErrorCode::kInvalidArgument, "--io-threads must be 1-64");
+  if (o.worker_threads < 1 || o.worker_threads > 64)
+    return fail(ErrorCode::kInvalidArgument, "--worker-threads must be 1-64");
+  if (o.runtime != "runc" && o.runtime != "crun") return fail(ErrorCode::kInvalidArgument, "--runtime must be runc or crun");
+  if (o.bridge.empty() || o.bridge.size() > 15) return fail(ErrorCode::kInvalidArgument, "--bridge must be 1-15 characters");
   return {};
 }
 
 int runDaemon(const DaemonOptions& options) {
   if (auto ok = validateOptions(options); !ok) {
     logLine(ok.error().message);
-    return 2;
-  }
-  if (options.agent == "real") {
-    logLine("the real agent (containers) is not built yet; start berthd with --agent fake for an in-memory agent");
     return 2;
   }
   std::error_code fs_error;
@@ -138,10 +140,11 @@ int runDaemon(const DaemonOptions& options) {
   // from worker threads only; see registry_source.h).
   ecr::RegistrySource registry_source(ecr, **blobs, control_io.get_executor());
 
-  agent::FakeAgent agent(clock, [&control_io, &ecs](agent::TaskEvent event) {
+  auto sink = [&control_io, &ecs](agent::TaskEvent event) {
     asio::post(control_io, [&ecs, event = std::move(event)] { ecs.onTaskEvent(event); });
-  });
-  ecs.attachAgent(&agent);
+  };
+  std::unique_ptr<agent::FakeAgent> fake_agent;
+  if (options.agent == "fake") fake_agent = std::make_unique<agent::FakeAgent>(clock, sink);
 
   std::string root_arn = fmt::format("arn:aws:iam::{}:root", options.account_id);
   auto lookup = [creds = *creds, account = options.account_id,
@@ -182,6 +185,46 @@ int runDaemon(const DaemonOptions& options) {
     return 1;
   }
   std::string endpoint = fmt::format("http://{}:{}", bound->address().to_string(), bound->port());
+
+  // The real agent comes up after the API is bound (tasks get its port in
+  // AWS_ENDPOINT_URL) and before any request is served (io runs below).
+  std::unique_ptr<Node> node;
+  std::unique_ptr<http::Server> task_side_server;
+  if (options.agent == "real") {
+    NodeOptions node_options;
+    node_options.data_dir = options.data_dir;
+    node_options.region = options.region;
+    node_options.vpc_cidr = network->vpc_cidr;
+    for (const auto& subnet : network->subnets) node_options.subnet_cidrs.push_back(subnet.cidr);
+    node_options.bridge = options.bridge;
+    node_options.runtime = options.runtime;
+    node_options.cgroup_parent = options.cgroup_parent;
+    node_options.task_endpoint_port = options.task_endpoint_port;
+    node_options.worker_threads = options.worker_threads;
+    // Tasks reach berthd's API on the gateway of the first subnet (on the bridge).
+    std::string gateway;
+    if (!network->subnets.empty()) {
+      std::string cidr = network->subnets.front().cidr;
+      std::string base = cidr.substr(0, cidr.find('/'));
+      gateway = base.substr(0, base.rfind('.')) + ".1";
+      node_options.endpoint_url = fmt::format("http://{}:{}", gateway, bound->port());
+    }
+    auto opened = Node::open(node_options, clock, **store, registry_source.manifests(), registry_source.blobs(), io,
+                             sink);
+    if (!opened) {
+      logLine("cannot start the real agent: " + opened.error().message +
+              " (berthd --agent fake runs without containers)");
+      return 1;
+    }
+    node = std::move(*opened);
+    if (!gateway.empty() && options.listen_host != "0.0.0.0") {
+      task_side_server = std::make_unique<http::Server>(io, front_door);
+      if (auto task_bound = task_side_server->listen(gateway, bound->port()); !task_bound)
+        logLine("tasks cannot reach the API: " + task_bound.error().message);
+    }
+  }
+  agent::Agent& agent = node ? node->agent() : static_cast<agent::Agent&>(*fake_agent);
+  ecs.attachAgent(&agent);
   ecr_api_options.proxy_endpoint = endpoint;  // before any I/O thread runs
   if (auto ok = writeFileAtomically(options.data_dir / "endpoint", endpoint + "\n"); !ok) {
     logLine(ok.error().message);
@@ -199,6 +242,7 @@ int runDaemon(const DaemonOptions& options) {
   signals.async_wait([&](boost::system::error_code, int signo) {
     logLine(fmt::format("signal {}: stopping", signo));
     server.stop();
+    if (task_side_server) task_side_server->stop();
     io.stop();
   });
 
@@ -208,10 +252,17 @@ int runDaemon(const DaemonOptions& options) {
   for (int i = 1; i < options.io_threads; ++i) io_threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : io_threads) t.join();
+  // The control thread keeps running until the node is gone (image pulls
+  // wait on it), but no longer calls the agent.
+  std::promise<void> detached;
   asio::post(control_io, [&] {
     tick_timer.cancel();
     gc_timer.cancel();
+    ecs.detachAgent();
+    detached.set_value();
   });
+  detached.get_future().wait();
+  node.reset();
   control_guard.reset();
   control_io.stop();
   control_thread.join();

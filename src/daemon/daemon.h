@@ -24,6 +24,12 @@ struct DaemonOptions {
   int io_threads = 2;
   // The registry creates a repository on its first push (ECR does not).
   bool registry_create_on_push = false;
+  // The real agent (--agent real): see src/daemon/node.h.
+  std::string bridge = "berth0";
+  std::string runtime = "runc";
+  std::string cgroup_parent = "berth";
+  uint16_t task_endpoint_port = 80;  // 0: no task metadata endpoint
+  int worker_threads = 4;
 };
 
 // Validates flags that CLI11 cannot (account id, region shape...).

@@ -54,6 +54,8 @@ class Ecs {
   // Attaches the agent (after load). Tasks the store says are running but
   // the agent no longer knows are marked STOPPED.
   void attachAgent(agent::Agent* agent);
+  // Forgets the agent (berthd shutting down): nothing is launched or stopped after this.
+  void detachAgent() { agent_ = nullptr; }
 
   // Runs one ECS operation. `input` is type-checked against the model by the
   // protocol layer. Unknown operations: kUnimplemented.

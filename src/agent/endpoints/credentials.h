@@ -1,0 +1,65 @@
+// Task role credentials as the container credentials endpoint serves them
+// (`http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, i.e.
+// `/v2/credentials/<id>`), and where they come from.
+//
+// No credentials are issued yet: the endpoint answers every id with ECS's
+// 400 InvalidIdInRequest until the IAM work registers credentials in a
+// CredentialsStore (or supplies its own CredentialsProvider). The id, like
+// a metadata endpoint id, is a capability: newCredentialsId() draws it from
+// the CSPRNG.
+//
+// Threads: CredentialsStore is thread-safe; find() may be called from the
+// HTTP server's threads while the IAM side puts and removes.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json.hpp>
+
+#include "common/clock.h"
+
+namespace berth::agent::endpoints {
+
+struct RoleCredentials {
+  std::string role_arn;
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string token;
+  WallTime expiration{};
+};
+
+class CredentialsProvider {
+ public:
+  virtual ~CredentialsProvider() = default;
+  // The credentials for `id`, nullopt when the id is unknown.
+  virtual std::optional<RoleCredentials> find(std::string_view id) const = 0;
+};
+
+class CredentialsStore final : public CredentialsProvider {
+ public:
+  // Replaces any credentials under `id` (refreshes before expiry).
+  void put(const std::string& id, RoleCredentials credentials);
+  // Idempotent.
+  void remove(const std::string& id);
+  std::optional<RoleCredentials> find(std::string_view id) const override;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, RoleCredentials, std::less<>> by_id_;
+};
+
+// A fresh unguessable credentials id.
+std::string newCredentialsId();
+// AWS_CONTAINER_CREDENTIALS_RELATIVE_URI for an id: "/v2/credentials/<id>".
+std::string credentialsRelativeUri(std::string_view id);
+
+// The 200 body: {RoleArn, AccessKeyId, SecretAccessKey, Token, Expiration}.
+boost::json::object renderCredentials(const RoleCredentials& c);
+// ECS's error body: {"code", "message", "HTTPErrorCode"}.
+boost::json::object credentialsError(std::string_view code, std::string_view message, int http_status);
+
+}  // namespace berth::agent::endpoints

@@ -1,0 +1,326 @@
+"""Real tasks: berthd --agent real runs ECS tasks as containers (runc), each in
+its own network namespace with an address on a bridge this test creates.
+
+The image is busybox-static based, built and pushed with `berth image build`.
+Everything the tests create (bridge, cgroups, mounts, namespaces) is named
+per run and removed at the end; traffic goes only to the task namespaces.
+Needs root, runc and busybox-static; skips with the reason otherwise.
+"""
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+from berth_harness import BIN_DIR, BerthdTestCase, ACCOUNT, REGION
+
+BERTH = os.path.join(BIN_DIR, "berth")
+BUSYBOX = "/bin/busybox"
+RUNC = shutil.which("runc") or ("/usr/sbin/runc" if os.path.exists("/usr/sbin/runc") else None)
+
+
+def _skip_reason():
+    if os.geteuid() != 0:
+        return "real tasks need root (namespaces, cgroups, mounts)"
+    if not RUNC:
+        return "runc is not installed"
+    if not os.path.exists(BUSYBOX):
+        return "busybox-static is not installed"
+    if not os.path.exists(BERTH):
+        return f"berth not built at {BERTH}"
+    return None
+
+
+SKIP = _skip_reason()
+if SKIP:
+    print(f"SKIP test_tasks: {SKIP}", file=sys.stderr, flush=True)
+
+RUN_ID = f"{os.getpid() % 10000:04d}{random.randrange(100):02d}"
+BRIDGE = f"bt{RUN_ID}"
+CGROUP_PARENT = f"berth-it-{RUN_ID}"
+VPC_SECOND_OCTET = 100 + random.randrange(100)
+VPC = f"10.{VPC_SECOND_OCTET}.0.0/16"
+IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/tasks-it:1"
+
+
+def _host_counts(bridge):
+    """What a task leaves behind if cleanup is incomplete."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = sum(1 for _ in f)
+    links = len(os.listdir("/sys/class/net"))
+    bridge_ports = len(os.listdir(f"/sys/class/net/{bridge}/brif")) if os.path.isdir(
+        f"/sys/class/net/{bridge}/brif") else 0
+    cgroups = 0
+    for ctrl in ("memory", "cpu", "pids"):
+        root = f"/sys/fs/cgroup/{ctrl}/{CGROUP_PARENT}"
+        if os.path.isdir(root):
+            cgroups += sum(len(dirs) for _, dirs, _ in os.walk(root))
+    return {"mounts": mounts, "links": links, "bridge_ports": bridge_ports, "cgroups": cgroups}
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class RealTaskTest(BerthdTestCase):
+    bridge = BRIDGE
+    cgroup_parent = CGROUP_PARENT
+    berthd_options = dict(agent="real", extra_args=[
+        "--bridge", BRIDGE, "--vpc-cidr", VPC, "--cgroup-parent", CGROUP_PARENT])
+
+    @classmethod
+    def setUpClassState(cls):
+        d = cls.berthd
+        cls.addClassCleanup(cls._remove_host_leftovers)
+        cls.addClassCleanup(cls._stop_all_tasks)
+        cls.tmp = tempfile.mkdtemp(prefix="berth-tasks-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        root = os.path.join(cls.tmp, "rootfs")
+        for sub in ("bin", "www", "tmp"):
+            os.makedirs(os.path.join(root, sub))
+        shutil.copy(BUSYBOX, os.path.join(root, "bin", "busybox"))
+        for applet in ("sh", "httpd", "sleep", "wget", "cat", "tail", "echo", "true"):
+            os.symlink("busybox", os.path.join(root, "bin", applet))
+        with open(os.path.join(root, "www", "index.html"), "w") as f:
+            f.write("hello from a berth task\n")
+        p = subprocess.run([BERTH, "--data-dir", d.data_dir, "image", "build", root, "--tag", IMAGE,
+                            "--cmd", '["httpd","-f","-p","8080","-h","/www"]'],
+                           capture_output=True, text=True, timeout=120, env=d.env())
+        if p.returncode != 0:
+            raise AssertionError(f"berth image build failed:\n{p.stdout}\n{p.stderr}")
+        cls.ecs = d.client("ecs")
+        cls.ecs.create_cluster(clusterName="it")
+        subnets = d.client("ec2").describe_subnets()["Subnets"]
+        cls.subnet = sorted(s["SubnetId"] for s in subnets)[0]
+        cls.families = set()
+
+    @classmethod
+    def _stop_all_tasks(cls):
+        ecs = cls.ecs
+        arns = ecs.list_tasks(cluster="it")["taskArns"]
+        for arn in arns:
+            ecs.stop_task(cluster="it", task=arn, reason="test cleanup")
+        deadline = time.monotonic() + 60
+        while arns and time.monotonic() < deadline:
+            tasks = ecs.describe_tasks(cluster="it", tasks=arns)["tasks"]
+            if all(t["lastStatus"] == "STOPPED" for t in tasks):
+                break
+            time.sleep(0.2)
+        cls.berthd.stop()
+
+    @classmethod
+    def _remove_host_leftovers(cls):
+        subprocess.run(["ip", "link", "del", cls.bridge], capture_output=True)
+        for ctrl in os.listdir("/sys/fs/cgroup"):
+            path = f"/sys/fs/cgroup/{ctrl}/{cls.cgroup_parent}"
+            if os.path.isdir(path) and not os.path.islink(f"/sys/fs/cgroup/{ctrl}"):
+                for dirpath, _, _ in sorted(os.walk(path), key=lambda w: -len(w[0])):
+                    try:
+                        os.rmdir(dirpath)
+                    except OSError:
+                        pass
+
+    # ------------------------------------------------------------ helpers
+    def register(self, family, container, cpu="256", memory="512"):
+        container = {"name": "app", "image": IMAGE, "essential": True, **container}
+        self.ecs.register_task_definition(family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+                                          cpu=cpu, memory=memory, containerDefinitions=[container],
+                                          executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole")
+        return family
+
+    def run_task(self, family):
+        out = self.ecs.run_task(cluster="it", taskDefinition=family, launchType="FARGATE", networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [self.subnet], "assignPublicIp": "DISABLED"}})
+        self.assertEqual(out["failures"], [])
+        return out["tasks"][0]["taskArn"]
+
+    def describe(self, arn):
+        return self.ecs.describe_tasks(cluster="it", tasks=[arn])["tasks"][0]
+
+    def wait_status(self, arn, status, timeout=30):
+        return self.eventually(lambda: (lambda t: t if t["lastStatus"] == status else None)(self.describe(arn)),
+                               timeout=timeout, interval=0.1, msg=f"{arn} to reach {status}")
+
+    @staticmethod
+    def task_ip(task):
+        for a in task["attachments"]:
+            for detail in a["details"]:
+                if detail["name"] == "privateIPv4Address":
+                    return detail["value"]
+        return None
+
+    def fetch(self, url, timeout=5):
+        # The task's address is on this machine's bridge; no proxies.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with opener.open(url, timeout=2) as r:
+                    return r.read().decode()
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    # ------------------------------------------------------------ tests
+    def test_http_task_with_limits_via_the_aws_cli(self):
+        # With an init as pid 1, httpd gets the SIGTERM (pid 1 itself ignores it).
+        self.register("web", {"portMappings": [{"containerPort": 8080}],
+                              "linuxParameters": {"initProcessEnabled": True}}, cpu="512", memory="1024")
+        out = self.berthd.aws("ecs", "run-task", "--cluster", "it", "--task-definition", "web", "--launch-type",
+                              "FARGATE", "--network-configuration",
+                              json.dumps({"awsvpcConfiguration": {"subnets": [self.subnet]}}))
+        arn = out["tasks"][0]["taskArn"]
+        task = self.wait_status(arn, "RUNNING")
+        ip = self.task_ip(task)
+        self.assertTrue(ip and ip.startswith(f"10.{VPC_SECOND_OCTET}."), task["attachments"])
+        self.assertEqual(task["containers"][0]["networkInterfaces"][0]["privateIpv4Address"], ip)
+        self.assertIn("pullStartedAt", task)
+        self.assertIn("startedAt", task)
+        self.assertEqual(self.fetch(f"http://{ip}:8080/index.html"), "hello from a berth task\n")
+
+        task_id = arn.rsplit("/", 1)[1]
+        with open(f"/sys/fs/cgroup/cpu/{CGROUP_PARENT}/{task_id}/cpu.cfs_quota_us") as f:
+            quota = int(f.read())
+        with open(f"/sys/fs/cgroup/cpu/{CGROUP_PARENT}/{task_id}/cpu.cfs_period_us") as f:
+            period = int(f.read())
+        self.assertEqual(quota / period, 0.5)  # 512 CPU units = half a core
+        with open(f"/sys/fs/cgroup/memory/{CGROUP_PARENT}/{task_id}/memory.limit_in_bytes") as f:
+            self.assertEqual(int(f.read()), 1024 * 1024 * 1024)
+
+        self.berthd.aws("ecs", "stop-task", "--cluster", "it", "--task", arn, "--reason", "done here")
+        stopped = self.wait_status(arn, "STOPPED")
+        self.assertEqual(stopped["stopCode"], "UserInitiated")
+        self.assertEqual(stopped["stoppedReason"], "done here")
+        self.assertEqual(stopped["containers"][0]["exitCode"], 143)  # httpd dies of SIGTERM
+
+    def test_essential_container_exit_stops_the_task(self):
+        self.register("exit3", {"command": ["sh", "-c", "exit 3"]})
+        arn = self.run_task("exit3")
+        stopped = self.wait_status(arn, "STOPPED")
+        self.assertEqual(stopped["stopCode"], "EssentialContainerExited")
+        self.assertEqual(stopped["stoppedReason"], "Essential container in task exited")
+        self.assertEqual(stopped["containers"][0]["exitCode"], 3)
+
+    def test_memory_hog_is_oom_killed(self):
+        self.register("hog", {"command": ["tail", "/dev/zero"], "memory": 16})
+        arn = self.run_task("hog")
+        stopped = self.wait_status(arn, "STOPPED", timeout=60)
+        container = stopped["containers"][0]
+        self.assertEqual(container["exitCode"], 137)
+        self.assertEqual(container["reason"], "OutOfMemoryError: Container killed due to memory usage")
+
+    def test_failing_health_check_turns_unhealthy(self):
+        self.register("sick", {"healthCheck": {"command": ["CMD-SHELL", "exit 1"], "interval": 5, "timeout": 2,
+                                               "retries": 1, "startPeriod": 0}})
+        arn = self.run_task("sick")
+        self.wait_status(arn, "RUNNING")
+        task = self.eventually(lambda: (lambda t: t if t.get("healthStatus") == "UNHEALTHY" else None)(
+            self.describe(arn)), timeout=30, interval=0.25, msg="task health UNHEALTHY")
+        self.assertEqual(task["containers"][0]["healthStatus"], "UNHEALTHY")
+
+    def test_stop_timeout_then_sigkill(self):
+        self.register("stubborn", {"command": ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"],
+                                   "stopTimeout": 2})
+        arn = self.run_task("stubborn")
+        self.wait_status(arn, "RUNNING")
+        started = time.monotonic()
+        self.ecs.stop_task(cluster="it", task=arn)
+        stopped = self.wait_status(arn, "STOPPED", timeout=30)
+        self.assertGreaterEqual(time.monotonic() - started, 1.9)
+        self.assertEqual(stopped["containers"][0]["exitCode"], 137)
+
+    def test_missing_image_is_a_pull_error(self):
+        self.register("ghost", {"image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/tasks-it:missing"})
+        arn = self.run_task("ghost")
+        stopped = self.wait_status(arn, "STOPPED")
+        self.assertEqual(stopped["stopCode"], "TaskFailedToStart")
+        self.assertTrue(stopped["stoppedReason"].startswith("CannotPullContainerError"), stopped["stoppedReason"])
+
+    def test_task_metadata_endpoint_from_inside(self):
+        self.register("meta", {"command": ["sh", "-c",
+                                           "wget -qO /www/task.json $ECS_CONTAINER_METADATA_URI_V4/task; "
+                                           "env > /www/env.txt; exec httpd -f -p 8080 -h /www"],
+                               "linuxParameters": {"initProcessEnabled": True}})
+        arn = self.run_task("meta")
+        ip = self.task_ip(self.wait_status(arn, "RUNNING"))
+        meta = json.loads(self.fetch(f"http://{ip}:8080/task.json"))
+        self.assertEqual(meta["TaskARN"], arn)
+        self.assertEqual(meta["Cluster"].rsplit("/", 1)[-1], "it")
+        env = dict(line.split("=", 1) for line in self.fetch(f"http://{ip}:8080/env.txt").splitlines() if "=" in line)
+        self.assertEqual(env["AWS_EXECUTION_ENV"], "AWS_ECS_FARGATE")
+        self.assertEqual(env["AWS_REGION"], REGION)
+        self.ecs.stop_task(cluster="it", task=arn)
+        self.wait_status(arn, "STOPPED")
+
+    def test_start_stop_cycles_leave_nothing_behind(self):
+        self.register("cycle", {"command": ["sleep", "1000"], "linuxParameters": {"initProcessEnabled": True}})
+        warm = self.run_task("cycle")
+        self.wait_status(warm, "RUNNING")
+        self.ecs.stop_task(cluster="it", task=warm)
+        self.wait_status(warm, "STOPPED")
+        before = _host_counts(BRIDGE)
+        fds_before = len(os.listdir(f"/proc/{self.berthd.proc.pid}/fd"))
+        for _ in range(20):
+            arn = self.run_task("cycle")
+            self.wait_status(arn, "RUNNING")
+            self.ecs.stop_task(cluster="it", task=arn)
+            self.wait_status(arn, "STOPPED")
+        self.assertEqual(_host_counts(BRIDGE), before)
+        self.assertLessEqual(len(os.listdir(f"/proc/{self.berthd.proc.pid}/fd")), fds_before + 2)
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class RealTaskCrashTest(BerthdTestCase):
+    """kill -9 berthd while tasks run: they keep running and are re-adopted."""
+    bridge = BRIDGE + "c"
+    cgroup_parent = CGROUP_PARENT + "c"
+    berthd_options = dict(agent="real", extra_args=[
+        "--bridge", BRIDGE + "c", "--vpc-cidr", VPC, "--cgroup-parent", CGROUP_PARENT + "c",
+        "--task-endpoint-port", "0"])
+
+    @classmethod
+    def setUpClassState(cls):
+        RealTaskTest.setUpClassState.__func__(cls)
+
+    @classmethod
+    def _stop_all_tasks(cls):
+        RealTaskTest._stop_all_tasks.__func__(cls)
+
+    @classmethod
+    def _remove_host_leftovers(cls):
+        RealTaskTest._remove_host_leftovers.__func__(cls)
+
+    register = RealTaskTest.register
+    run_task = RealTaskTest.run_task
+    describe = RealTaskTest.describe
+    wait_status = RealTaskTest.wait_status
+    task_ip = staticmethod(RealTaskTest.task_ip)
+    fetch = RealTaskTest.fetch
+
+    def test_tasks_survive_kill_9(self):
+        self.register("srv", {"linuxParameters": {"initProcessEnabled": True}})  # the image's httpd
+        self.register("late", {"command": ["sh", "-c", "sleep 3; exit 7"]})
+        srv = self.run_task("srv")
+        late = self.run_task("late")
+        ip = self.task_ip(self.wait_status(srv, "RUNNING"))
+        self.wait_status(late, "RUNNING")
+        self.berthd.kill9()
+        # While berthd is down, the server keeps serving and `late` exits.
+        self.assertEqual(self.fetch(f"http://{ip}:8080/index.html"), "hello from a berth task\n")
+        time.sleep(3.5)
+        self.berthd.start()
+        type(self).ecs = self.berthd.client("ecs")
+        self.ecs = type(self).ecs
+        self.assertEqual(self.describe(srv)["lastStatus"], "RUNNING")
+        self.assertEqual(self.fetch(f"http://{ip}:8080/index.html"), "hello from a berth task\n")
+        stopped = self.wait_status(late, "STOPPED")
+        self.assertEqual(stopped["containers"][0]["exitCode"], 7)
+        self.assertEqual(stopped["stopCode"], "EssentialContainerExited")
+
+
+if __name__ == "__main__":
+    unittest.main()
