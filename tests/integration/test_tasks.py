@@ -243,7 +243,8 @@ class RealTaskTest(BerthdTestCase):
     def test_task_metadata_endpoint_from_inside(self):
         self.register("meta", {"command": ["sh", "-c",
                                            "wget -qO /www/task.json $ECS_CONTAINER_METADATA_URI_V4/task; "
-                                           "env > /www/env.txt; exec httpd -f -p 8080 -h /www"],
+                                           "env > /www/env.txt; wget -qO /www/api.txt $AWS_ENDPOINT_URL/health; "
+                                           "exec httpd -f -p 8080 -h /www"],
                                "linuxParameters": {"initProcessEnabled": True}})
         arn = self.run_task("meta")
         ip = self.task_ip(self.wait_status(arn, "RUNNING"))
@@ -253,6 +254,9 @@ class RealTaskTest(BerthdTestCase):
         env = dict(line.split("=", 1) for line in self.fetch(f"http://{ip}:8080/env.txt").splitlines() if "=" in line)
         self.assertEqual(env["AWS_EXECUTION_ENV"], "AWS_ECS_FARGATE")
         self.assertEqual(env["AWS_REGION"], REGION)
+        # berthd's API, as the task reaches it (the subnet's gateway on the bridge).
+        self.assertEqual(env["AWS_ENDPOINT_URL"], f"http://10.{VPC_SECOND_OCTET}.0.1:{self.berthd.port}")
+        self.assertTrue(self.fetch(f"http://{ip}:8080/api.txt").strip(), "GET $AWS_ENDPOINT_URL/health from the task")
         self.ecs.stop_task(cluster="it", task=arn)
         self.wait_status(arn, "STOPPED")
 

@@ -394,10 +394,19 @@ void Ecs::onTaskEvent(const agent::TaskEvent& event) {
     }
   }
 
-  if (event.phase == agent::TaskPhase::kRunning) {
+  if (event.phase == agent::TaskPhase::kRunning && !d.contains("startedAt")) {
+    // Later RUNNING events (health changes) keep the first start time.
     d["startedAt"] = at;
     d["connectivity"] = "CONNECTED";
     d["connectivityAt"] = at;
+  }
+  if (event.phase == agent::TaskPhase::kDeactivating || event.phase == agent::TaskPhase::kStopping) {
+    // The agent stopping a task on its own (an essential container exited)
+    // moves it to STOPPED as ECS does, with the time the stop began.
+    d["desiredStatus"] = "STOPPED";
+    if (!d.contains("stoppingAt")) d["stoppingAt"] = at;
+    if (!d.contains("stopCode") && !event.stop_code.empty()) d["stopCode"] = event.stop_code;
+    if (!d.contains("stoppedReason") && !event.stopped_reason.empty()) d["stoppedReason"] = event.stopped_reason;
   }
   if (event.phase == agent::TaskPhase::kStopped) {
     d["desiredStatus"] = "STOPPED";
