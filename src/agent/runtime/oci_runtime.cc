@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -74,6 +75,19 @@ std::optional<ExitStatus> readExit(const fs::path& dir) {
 
 Error startError(std::string msg) {
   return Error{ErrorCode::kFailedPrecondition, std::move(msg), "CannotStartContainerError", 0};
+}
+
+// Whether `pid` has a handler installed for `sig` (the SigCgt mask of
+// /proc/<pid>/status). False when it cannot be read.
+bool catchesSignal(int pid, int sig) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("SigCgt:")) continue;
+    uint64_t mask = std::strtoull(line.c_str() + 7, nullptr, 16);
+    return (mask >> (sig - 1)) & 1u;
+  }
+  return false;
 }
 
 }  // namespace
@@ -306,6 +320,21 @@ void OciRuntime::finish(const std::string& k) {
 }
 
 Status OciRuntime::signal(const ContainerRef& ref, int sig) {
+  if (sig != SIGKILL && sig != SIGSTOP) {
+    // The kernel drops a signal to a pid namespace's init that has no
+    // handler for it. A container's pid 1 that catches SIGTERM (an init, a
+    // server) installs its handler only after exec, so a stop that comes
+    // just after the start would be lost and cost the whole stopTimeout.
+    // Give pid 1 a moment to install it; one that never catches the signal
+    // gets it anyway (and SIGKILL after stopTimeout, as on Docker).
+    int pid = 0;
+    {
+      std::lock_guard lock(mu_);
+      auto it = watched_.find(key(ref));
+      if (it != watched_.end() && it->second.container_pidfd >= 0) pid = it->second.container_pid;
+    }
+    for (int i = 0; pid > 0 && i < 100 && !catchesSignal(pid, sig); ++i) ::usleep(2000);
+  }
   std::lock_guard lock(mu_);
   auto it = watched_.find(key(ref));
   if (it == watched_.end()) {
