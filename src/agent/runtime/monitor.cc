@@ -285,6 +285,17 @@ int runMonitor(Args a) {
                   drain_deadline_ms = 2000;
                 }
               }
+              siginfo_t info{};
+              if (!container_done &&
+                  ::waitid(P_PID, static_cast<id_t>(container_pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 &&
+                  errno == ECHILD) {
+                // Not ours: something reaped the container before the runtime
+                // handed it over. Its status is lost; do not wait forever.
+                diag(a, "the container exited before the OCI runtime handed it over; exit status unknown");
+                container_done = true;
+                container_status = 255 << 8;
+                drain_deadline_ms = 2000;
+              }
             }
           } else {
             std::string msg = runtimeError(a, status);

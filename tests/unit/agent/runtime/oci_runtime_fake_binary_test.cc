@@ -43,8 +43,11 @@ case "$verb" in
       echo '{"level":"error","msg":"fake: no such command","time":"x"}' >> "$log"
       exit 1
     fi
-    sh "$bundle/../fake-cmd" &
-    echo $! > "$pidfile"
+    # As with runc, the container is not this process's child (a shell may
+    # reap its own background jobs), and its pid is in the pid file before
+    # this exits.
+    ( sh -c 'echo $$ > "$1.tmp" && mv "$1.tmp" "$1"; exec sh "$2"' _ "$pidfile" "$bundle/../fake-cmd" & )
+    while [ ! -s "$pidfile" ]; do :; done
     exit 0;;
   exec)  # --pid-file P ID argv...
     pidfile=$2; shift 3
