@@ -77,12 +77,17 @@ Error startError(std::string msg) {
   return Error{ErrorCode::kFailedPrecondition, std::move(msg), "CannotStartContainerError", 0};
 }
 
-// Whether `pid` has a handler installed for `sig` (the SigCgt mask of
-// /proc/<pid>/status). False when it cannot be read.
+// Whether `pid` runs the container's program and has a handler installed
+// for `sig` (the SigCgt mask of /proc/<pid>/status). False when it cannot be
+// read.
 bool catchesSignal(int pid, int sig) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
+    // "Name: runc:[2:INIT]": still the OCI runtime's init, before its execve
+    // of the container's program; its (Go) handlers do not count, and a
+    // signal it catches is lost to the program.
+    if (line.starts_with("Name:") && line.find("runc:[") != std::string::npos) return false;
     if (!line.starts_with("SigCgt:")) continue;
     uint64_t mask = std::strtoull(line.c_str() + 7, nullptr, 16);
     return (mask >> (sig - 1)) & 1u;
@@ -326,14 +331,14 @@ Status OciRuntime::signal(const ContainerRef& ref, int sig) {
     // server) installs its handler only after exec, so a stop that comes
     // just after the start would be lost and cost the whole stopTimeout.
     // Give pid 1 a moment to install it; one that never catches the signal
-    // gets it anyway (and SIGKILL after stopTimeout, as on Docker).
+    // gets it anyway after 1 s (and SIGKILL after stopTimeout, as on Docker).
     int pid = 0;
     {
       std::lock_guard lock(mu_);
       auto it = watched_.find(key(ref));
       if (it != watched_.end() && it->second.container_pidfd >= 0) pid = it->second.container_pid;
     }
-    for (int i = 0; pid > 0 && i < 100 && !catchesSignal(pid, sig); ++i) ::usleep(2000);
+    for (int i = 0; pid > 0 && i < 500 && !catchesSignal(pid, sig); ++i) ::usleep(2000);
   }
   std::lock_guard lock(mu_);
   auto it = watched_.find(key(ref));
