@@ -115,6 +115,23 @@ def children_cpu_seconds():
     return r.ru_utime + r.ru_stime
 
 
+def run_checked(cmd, **kw):
+    """Runs a command; raises with the end of its output if it fails."""
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {p.returncode}:\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
+    return p
+
+
+def log_tail(path, lines=20):
+    """The end of a berthd log, for an error message (the temp dir goes away)."""
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError as e:
+        return f"(no log: {e})"
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return f.read().split()[0]

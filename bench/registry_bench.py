@@ -55,7 +55,6 @@ import json
 import os
 import platform
 import random
-import resource
 import shutil
 import signal
 import statistics
@@ -67,7 +66,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_bench import (StallProbe, loadavg, proc_cpu_seconds, read_credentials,  # noqa: E402
-                       system_busy_seconds, wait_for)
+                       system_busy_seconds, wait_for, run_checked, children_cpu_seconds, log_tail)
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -85,24 +84,15 @@ def log(msg):
     print(f"[registry_bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def run(cmd, **kw):
-    """Runs a command; raises with its stderr if it fails."""
-    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {p.returncode}:\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
-    return p
 
 
-def children_cpu():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def timed(cmd, **kw):
     """(wall seconds, children CPU seconds, CompletedProcess) of a command."""
-    c0, t0 = children_cpu(), time.perf_counter()
-    p = run(cmd, **kw)
-    return time.perf_counter() - t0, children_cpu() - c0, p
+    c0, t0 = children_cpu_seconds(), time.perf_counter()
+    p = run_checked(cmd, **kw)
+    return time.perf_counter() - t0, children_cpu_seconds() - c0, p
 
 
 def sha256_file(path):
@@ -113,13 +103,6 @@ def sha256_file(path):
     return "sha256:" + h.hexdigest()
 
 
-def log_tail(path, lines=20):
-    """The end of a berthd log, for an error message (the temp dir goes away)."""
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError as e:
-        return f"(no log: {e})"
 
 
 def median(xs):
@@ -482,11 +465,11 @@ def wrk_script(path, url_path, headers):
 def run_wrk(args, b, script, seconds):
     cmd = [args.wrk, f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency", "-s", script,
            b.endpoint + "/"]
-    cpu0, busy0, w0 = b.cpu(), system_busy_seconds(), children_cpu()
+    cpu0, busy0, w0 = b.cpu(), system_busy_seconds(), children_cpu_seconds()
     t0 = time.monotonic()
-    p = run(cmd)
+    p = run_checked(cmd)
     wall = time.monotonic() - t0
-    cpu, busy, wrk_cpu = b.cpu() - cpu0, system_busy_seconds() - busy0, children_cpu() - w0
+    cpu, busy, wrk_cpu = b.cpu() - cpu0, system_busy_seconds() - busy0, children_cpu_seconds() - w0
     line = next((l for l in p.stdout.splitlines() if l.startswith("WRK_JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary:\n{p.stdout}\n{p.stderr}")
@@ -576,7 +559,7 @@ def bench_manifest(args, work):
                        "--duration", str(args.paced_duration), "--warmup", "2", "--connections", "4",
                        "--drain-timeout", "10"]
                 with StallProbe() as probe:
-                    p = run(cmd)
+                    p = run_checked(cmd)
                 r = json.loads(p.stdout)
                 r["stall_probe"] = probe.summary()
                 r["command"] = " ".join(cmd)

@@ -58,7 +58,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_bench import (StallProbe, loadavg, proc_cpu_seconds, read_credentials,  # noqa: E402
-                       system_busy_seconds)
+                       system_busy_seconds, run_checked, children_cpu_seconds, log_tail)
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -73,11 +73,6 @@ def log(msg):
     print(f"[tasks_bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def run(cmd, **kw):
-    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {p.returncode}:\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
-    return p
 
 
 def pct(xs, q):
@@ -94,9 +89,6 @@ def dist(xs):
             "mean": statistics.fmean(xs) if xs else None}
 
 
-def children_cpu():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def self_cpu():
@@ -104,12 +96,6 @@ def self_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def log_tail(path, lines=30):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError as e:
-        return f"(no log: {e})"
 
 
 def status_kb(pid, key):
@@ -162,7 +148,7 @@ class Env:
         self.cgroup_parent = f"berth-bench-{rid}"
         self.bare_cgroup_parent = f"berth-bench-{rid}-bare"
         used = set()
-        for line in run(["ip", "-4", "route"]).stdout.splitlines():
+        for line in run_checked(["ip", "-4", "route"]).stdout.splitlines():
             if line.startswith("10."):
                 used.add(int(line.split(".")[1]))
         free = [o for o in range(100, 200) if o not in used]
@@ -207,7 +193,7 @@ class Env:
         deadline = time.monotonic() + 20
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"berthd exited with {self.proc.returncode}:\n{log_tail(self.log_path)}")
+                raise RuntimeError(f"berthd exited with {self.proc.returncode}:\n{log_tail(self.log_path, 30)}")
             if os.path.exists(endpoint_file):
                 with open(endpoint_file) as f:
                     text = f.read().strip()
@@ -215,7 +201,7 @@ class Env:
                     self.endpoint = text
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"no endpoint file after 20 s:\n{log_tail(self.log_path)}")
+                raise RuntimeError(f"no endpoint file after 20 s:\n{log_tail(self.log_path, 30)}")
             time.sleep(0.01)
         self.ak, self.sk = read_credentials(os.path.join(self.data_dir, "credentials"))
         self.ecs = self.client()
@@ -250,7 +236,7 @@ class Env:
         return root
 
     def build_image(self):
-        p = run([self.args.berth, "--data-dir", self.data_dir, "image", "build", self.rootfs, "--tag", self.image,
+        p = run_checked([self.args.berth, "--data-dir", self.data_dir, "image", "build", self.rootfs, "--tag", self.image,
                  "--cmd", '["sleep","1000"]'], env=self.cli_env(), timeout=120)
         log(f"built and pushed {self.image}: {p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ''}")
 
@@ -372,7 +358,7 @@ class BareRunc:
         self.bundle = os.path.join(env.tmp, name)
         os.makedirs(self.bundle)
         if spec is None:
-            run([self.runc, "spec"], cwd=self.bundle)
+            run_checked([self.runc, "spec"], cwd=self.bundle)
             path = os.path.join(self.bundle, "config.json")
             with open(path) as f:
                 spec = json.load(f)
@@ -429,12 +415,12 @@ class BareRunc:
         bundle = self._bundle_for(cid)
         errf = os.path.join(self.bundle, "err.txt")
         with open(errf, "w") as err:
-            c0 = children_cpu()
+            c0 = children_cpu_seconds()
             t0 = time.perf_counter()
             p = subprocess.run([self.runc, "--root", self.env.bare_root, "run", "-d", "--bundle", bundle, cid],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
             dt = time.perf_counter() - t0
-            self.run_cpu.append(children_cpu() - c0)
+            self.run_cpu.append(children_cpu_seconds() - c0)
         self.env.bare_ids.add(cid)
         self.ids.add(cid)
         if p.returncode != 0:
@@ -443,9 +429,9 @@ class BareRunc:
 
     def remove_all(self):
         for cid in sorted(self.ids):
-            c0 = children_cpu()
+            c0 = children_cpu_seconds()
             subprocess.run([self.runc, "--root", self.env.bare_root, "delete", "-f", cid], capture_output=True)
-            self.delete_cpu.append(children_cpu() - c0)
+            self.delete_cpu.append(children_cpu_seconds() - c0)
             shutil.rmtree(os.path.join(self.bundle, cid), ignore_errors=True)
             self.env.bare_ids.discard(cid)
         self.ids.clear()
@@ -997,7 +983,7 @@ def main():
         res["load_end"] = loadavg()
     except BaseException:
         if env.proc is not None:
-            log(f"berthd log tail:\n{log_tail(env.log_path)}")
+            log(f"berthd log tail:\n{log_tail(env.log_path, 30)}")
         raise
     finally:
         env.cleanup()
