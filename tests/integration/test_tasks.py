@@ -65,12 +65,9 @@ def _host_state(bridge):
     return {"mounts": mounts, "links": links, "bridge_ports": bridge_ports, "cgroups": sorted(cgroups)}
 
 
-@unittest.skipIf(SKIP, SKIP or "")
-class RealTaskTest(BerthdTestCase):
-    bridge = BRIDGE
-    cgroup_parent = CGROUP_PARENT
-    berthd_options = dict(agent="real", extra_args=[
-        "--bridge", BRIDGE, "--vpc-cidr", VPC, "--cgroup-parent", CGROUP_PARENT])
+class RealTaskCase(BerthdTestCase):
+    """A berthd with the real agent on a bridge, VPC and cgroup parent of its
+    own, a busybox image in its registry, and helpers; no tests of its own."""
 
     @classmethod
     def setUpClassState(cls):
@@ -170,6 +167,14 @@ class RealTaskTest(BerthdTestCase):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class RealTaskTest(RealTaskCase):
+    bridge = BRIDGE
+    cgroup_parent = CGROUP_PARENT
+    berthd_options = dict(agent="real", extra_args=[
+        "--bridge", BRIDGE, "--vpc-cidr", VPC, "--cgroup-parent", CGROUP_PARENT])
 
     # ------------------------------------------------------------ tests
     def test_http_task_with_limits_via_the_aws_cli(self):
@@ -295,32 +300,13 @@ class RealTaskTest(BerthdTestCase):
 
 
 @unittest.skipIf(SKIP, SKIP or "")
-class RealTaskCrashTest(BerthdTestCase):
+class RealTaskCrashTest(RealTaskCase):
     """kill -9 berthd while tasks run: they keep running and are re-adopted."""
     bridge = BRIDGE + "c"
     cgroup_parent = CGROUP_PARENT + "c"
     berthd_options = dict(agent="real", extra_args=[
         "--bridge", BRIDGE + "c", "--vpc-cidr", VPC, "--cgroup-parent", CGROUP_PARENT + "c",
         "--task-endpoint-port", "0"])
-
-    @classmethod
-    def setUpClassState(cls):
-        RealTaskTest.setUpClassState.__func__(cls)
-
-    @classmethod
-    def _stop_all_tasks(cls):
-        RealTaskTest._stop_all_tasks.__func__(cls)
-
-    @classmethod
-    def _remove_host_leftovers(cls):
-        RealTaskTest._remove_host_leftovers.__func__(cls)
-
-    register = RealTaskTest.register
-    run_task = RealTaskTest.run_task
-    describe = RealTaskTest.describe
-    wait_status = RealTaskTest.wait_status
-    task_ip = staticmethod(RealTaskTest.task_ip)
-    fetch = RealTaskTest.fetch
 
     def test_tasks_survive_kill_9(self):
         self.register("srv", {"linuxParameters": {"initProcessEnabled": True}})  # the image's httpd
