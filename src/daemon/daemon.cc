@@ -12,6 +12,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <fmt/format.h>
 
 #include "agent/fake_agent.h"
@@ -22,6 +24,7 @@
 #include "api/registry/registry.h"
 #include "api/ecs/ecs_api.h"
 #include "api/front_door.h"
+#include "api/logs/logs_api.h"
 #include "control/ecr/ecr.h"
 #include "control/ecr/registry_source.h"
 #include "control/ecs/ecs.h"
@@ -48,6 +51,16 @@ Status writeFileAtomically(const std::filesystem::path& path, const std::string&
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return failErrno("rename " + tmp, errno);
   return {};
+}
+
+// Drops log segments past their group's retention once a minute.
+void scheduleRetention(asio::steady_timer& timer, logs::LogStore& store) {
+  timer.expires_after(std::chrono::minutes(1));
+  timer.async_wait([&timer, &store](boost::system::error_code ec) {
+    if (ec) return;
+    store.enforceRetention();
+    scheduleRetention(timer, store);
+  });
 }
 
 // Runs the periodic work of the control plane once a second.
@@ -134,6 +147,11 @@ int runDaemon(const DaemonOptions& options) {
     logLine("cannot load ECR state: " + ok.error().message);
     return 1;
   }
+  auto log_store = logs::LogStore::open(logs::LogStoreOptions{.dir = options.data_dir / "logs", .clock = &clock});
+  if (!log_store) {
+    logLine("cannot open the log store: " + log_store.error().message);
+    return 1;
+  }
   registry::RegistryTokens registry_tokens(creds->secret_access_key, clock);
   // The image store's view of this registry: the real agent builds its
   // image::ImageStore on registry_source.manifests() and .blobs() (call them
@@ -168,7 +186,13 @@ int runDaemon(const DaemonOptions& options) {
   api::ControlService ecr_service("ecr", control_io.get_executor(), [&ecr, &ecr_api_options](const api::AwsCall& call) {
     return api::invokeEcr(ecr, ecr_api_options, call);
   });
+  // CloudWatch Logs calls run on a pool of their own: a long FilterLogEvents
+  // holds up neither the control plane nor the I/O threads.
+  asio::thread_pool logs_pool(2);
+  api::LogsApi logs_api(**log_store, clock, api::LogsApiOptions{options.account_id, options.region});
+  api::LogsService logs_service(logs_api, logs_pool.get_executor());
   front_door.addService(&ecs_service);
+  front_door.addService(&logs_service);
   front_door.addService(&ec2_service);
   front_door.addService(&ecr_service);
 
@@ -201,6 +225,7 @@ int runDaemon(const DaemonOptions& options) {
     node_options.cgroup_parent = options.cgroup_parent;
     node_options.task_endpoint_port = options.task_endpoint_port;
     node_options.worker_threads = options.worker_threads;
+    node_options.log_store = log_store->get();
     // Tasks reach berthd's API on the gateway of the first subnet (on the bridge).
     std::string gateway;
     if (!network->subnets.empty()) {
@@ -237,6 +262,9 @@ int runDaemon(const DaemonOptions& options) {
   scheduleTick(tick_timer, ecs);
   asio::steady_timer gc_timer(control_io);
   scheduleGc(gc_timer, ecr);
+  auto retention_strand = asio::make_strand(logs_pool);
+  asio::steady_timer retention_timer(retention_strand);
+  scheduleRetention(retention_timer, **log_store);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int signo) {
@@ -258,6 +286,7 @@ int runDaemon(const DaemonOptions& options) {
   asio::post(control_io, [&] {
     tick_timer.cancel();
     gc_timer.cancel();
+    asio::post(retention_strand, [&retention_timer] { retention_timer.cancel(); });
     ecs.detachAgent();
     detached.set_value();
   });
@@ -266,6 +295,7 @@ int runDaemon(const DaemonOptions& options) {
   control_guard.reset();
   control_io.stop();
   control_thread.join();
+  logs_pool.join();
   std::filesystem::remove(options.data_dir / "endpoint", fs_error);
   logLine("stopped");
   return 0;

@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "image/source.h"
+#include "logs/log_store.h"
 #include "store/store.h"
 
 namespace berth::daemon {
@@ -44,6 +45,8 @@ struct NodeOptions {
   // berthd's API as a task reaches it (AWS_ENDPOINT_URL); may be empty.
   std::string endpoint_url;
   int worker_threads = 4;
+  // Where the awslogs driver ships container output; null: no driver.
+  logs::LogStore* log_store = nullptr;
 };
 
 class Node {
