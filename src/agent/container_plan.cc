@@ -115,6 +115,12 @@ ContainerPlan planContainer(const bj::object& def, const bj::object* override) {
   if (auto t = json::getInt(def, "startTimeout")) c.start_timeout = clampSeconds(t, 0, 2, 120);
   c.stop_timeout = clampSeconds(json::getInt(def, "stopTimeout"), 30, 2, 120);
   c.health_check = parseHealthCheck(def);
+  if (const auto* log = json::getObject(def, "logConfiguration")) {
+    c.log_driver = json::stringOr(*log, "logDriver");
+    if (const auto* options = json::getObject(*log, "options"))
+      for (const auto& [key, value] : *options)
+        if (value.is_string()) c.log_options[std::string(key)] = std::string(value.get_string());
+  }
 
   if (override) {
     if (auto command = optStringList(*override, "command")) c.command = std::move(command);

@@ -81,6 +81,10 @@ struct ContainerPlan {
   std::optional<std::chrono::seconds> start_timeout;  // 2-120 when set
   std::chrono::seconds stop_timeout{30};              // 2-120, default 30
   std::optional<HealthCheckSpec> health_check;
+  // logConfiguration: the driver and its options (the agent ships awslogs
+  // containers' output, logging/awslogs_config.h).
+  std::string log_driver;
+  std::map<std::string, std::string> log_options;
 };
 
 struct TaskPlan {

@@ -19,9 +19,20 @@ RealAgent::RealAgent(RealAgentConfig config, RealAgentDeps deps, EventSink sink)
       runtime_(deps.runtime),
       executor_(std::move(deps.executor)),
       metadata_(deps.metadata),
+      logs_wanted_(deps.logs != nullptr),
       sink_(std::move(sink)),
       timers_(deps.clock),
       alive_(std::make_shared<std::atomic<bool>>(true)) {
+  if (deps.logs) {
+    auto driver = logging::AwslogsDriver::start(*deps.logs, deps.clock, config_.awslogs);
+    if (driver) {
+      logs_ = std::move(*driver);
+    } else {
+      // Tasks with awslogs then fail to start, saying why.
+      logs_error_ = driver.error().message;
+      fmt::print(stderr, "berthd: agent: the awslogs driver cannot start: {}\n", logs_error_);
+    }
+  }
   runtime_.setExitCallback([this, alive = alive_](const runtime::ContainerRef& ref, const runtime::ExitStatus& status) {
     if (alive->load()) onRuntimeExit(ref, status);
   });
@@ -32,6 +43,7 @@ RealAgent::~RealAgent() {
   // The runtime keeps the callback (another agent may have replaced it);
   // `alive_` turns ours into a no-op.
   alive_->store(false);
+  logs_.reset();  // its thread calls back into us
   if (poll_thread_.joinable()) {
     {
       std::lock_guard lock(poll_mu_);

@@ -13,14 +13,26 @@
 //   stop     DEACTIVATING → STOPPING: StopSignal/SIGTERM to the containers,
 //                           dependents before their dependencies, SIGKILL
 //                           after each container's stopTimeout
-//   cleanup  DEPROVISIONING: containers, rootfs, cgroup, network, files
-//            → STOPPED with exit codes and reasons. Idempotent.
+//   cleanup  DEPROVISIONING: containers, rootfs, cgroup, network; then
+//            the awslogs containers' output is shipped to its end (at most
+//            kLogDrainTimeout; Docker's awslogs flushes before a container
+//            counts as stopped) → STOPPED with exit codes and reasons. The
+//            task's directory goes once its logs are shipped. Idempotent.
 //   recover  after a berthd restart: tasks on disk are re-adopted, those
 //            whose essential containers exited meanwhile are stopped and
-//            reported with their recorded exit codes.
+//            reported with their recorded exit codes. Log files are watched
+//            again; those of containers that exited meanwhile, and of tasks
+//            stopped before their logs were shipped, are drained first.
 // A failure before RUNNING stops the task with stopCode TaskFailedToStart
 // and "CannotPullContainerError: ...", "CannotStartContainerError: ..." or
 // "ResourceInitializationError: ...", after cleaning up what was made.
+//
+// Logs. With a LogStore (RealAgentDeps::logs), containers whose
+// logConfiguration uses awslogs have their group and stream made at the
+// end of PENDING (a missing group without awslogs-create-group fails the
+// task as on Fargate) and their output.log shipped by an AwslogsDriver
+// (logging/awslogs_driver.h) from start until they exit. Without a store
+// awslogs is ignored and nothing is shipped.
 //
 // Threads. launch(), stop() and knownTasks() may be called from any thread
 // (in berthd: the control plane's executor) and never block: they post to
@@ -58,6 +70,7 @@
 
 #include "agent/agent.h"
 #include "agent/endpoints/task_metadata.h"
+#include "agent/logging/awslogs_driver.h"
 #include "agent/network/task_network.h"
 #include "agent/runtime/container_runtime.h"
 #include "agent/timer_queue.h"
@@ -75,7 +88,12 @@ struct RealAgentConfig {
   // How often the timer queue is polled; 0: never (tests call runTimers()).
   std::chrono::milliseconds timer_period{100};
   int64_t pids_limit = 0;  // per task cgroup; 0: unlimited
+  logging::AwslogsDriverOptions awslogs;
 };
+
+// How long a stopping task waits for its logs to be shipped before it is
+// reported STOPPED anyway (its directory still goes once they are).
+inline constexpr std::chrono::seconds kLogDrainTimeout{10};
 
 // The components the agent drives; references must outlive it.
 struct RealAgentDeps {
@@ -90,6 +108,9 @@ struct RealAgentDeps {
   // endpoint ids, persisted for re-adoption), every event is applied to it,
   // and the task is unregistered once STOPPED.
   endpoints::TaskMetadataRegistry* metadata = nullptr;
+  // Optional: where awslogs containers' output goes (it must outlive the
+  // agent). Null: awslogs configurations are ignored.
+  logs::LogStore* logs = nullptr;
 };
 
 class RealAgent final : public Agent {
@@ -119,6 +140,8 @@ class RealAgent final : public Agent {
   size_t activeTasks() const;
   // Deadlines not yet run (stop timeouts, health checks, startTimeouts).
   size_t pendingTimers() const { return timers_.pending(); }
+  // The awslogs driver (its counters); null without a LogStore.
+  const logging::AwslogsDriver* logDriver() const { return logs_.get(); }
 
  private:
   struct Container;
@@ -135,6 +158,17 @@ class RealAgent final : public Agent {
   void beginStop(const TaskPtr& t, const std::string& stop_code, const std::string& reason);
   void stopNext(const TaskPtr& t);
   void deprovision(const TaskPtr& t);
+  void completeStop(const TaskPtr& t);
+  // awslogs (real_agent_logs.cc).
+  Status prepareLogs(const TaskPtr& t);
+  void watchLogs(const TaskPtr& t, Container& c);
+  void drainLogs(const TaskPtr& t, Container& c);
+  void onLogsDrained(const TaskPtr& t, const std::string& name);
+  bool logsPending(const Task& t) const;
+  void removeTaskFiles(const TaskPtr& t);
+  // Drains and deletes the directories of tasks stopped before their logs
+  // were shipped (recover()).
+  void drainFinishedTasks();
   // Health checks (real_agent_health.cc).
   void scheduleHealthCheck(const TaskPtr& t, Container& c, std::chrono::seconds after);
   void runHealthCheck(const TaskPtr& t, const std::string& name);
@@ -161,6 +195,9 @@ class RealAgent final : public Agent {
   runtime::ContainerRuntime& runtime_;
   boost::asio::any_io_executor executor_;
   endpoints::TaskMetadataRegistry* metadata_;
+  std::unique_ptr<logging::AwslogsDriver> logs_;  // null without a LogStore (or when it could not start)
+  bool logs_wanted_ = false;                      // a LogStore was given
+  std::string logs_error_;                        // why logs_ could not start
   EventSink sink_;
   TimerQueue timers_;
   std::shared_ptr<std::atomic<bool>> alive_;

@@ -42,6 +42,9 @@ void RealAgent::runLaunch(const TaskPtr& t) {
   }
   t->pull_stopped_at = clock_.now();
   if (t->stop_requested) return;
+  if (auto s = prepareLogs(t); !s) {
+    return beginStop(t, "TaskFailedToStart", "ResourceInitializationError: " + s.error().message);
+  }
   enterPhase(t, TaskPhase::kActivating);
   startReady(t);
 }
@@ -188,6 +191,7 @@ Status RealAgent::startContainer(const TaskPtr& t, Container& c) {
   if (!started) return std::unexpected(started.error());
   c.started = true;
   c.state = Container::State::kRunning;
+  watchLogs(t, c);
   persist(t);
   if (c.plan.health_check) {
     c.health.emplace(*c.plan.health_check, started->started_at);
@@ -221,6 +225,7 @@ void RealAgent::onExit(const TaskPtr& t, const std::string& name, const runtime:
   timers_.cancel(c->health_timer);
   timers_.cancel(c->kill_timer);
   c->health_timer = c->kill_timer = 0;
+  drainLogs(t, *c);  // its monitor is gone: the file is final
   if (t->stopping) return stopNext(t);
   if (c->plan.essential) return beginStop(t, "EssentialContainerExited", "Essential container in task exited");
   persist(t);
@@ -288,7 +293,8 @@ void RealAgent::stopNext(const TaskPtr& t) {
 }
 
 void RealAgent::deprovision(const TaskPtr& t) {
-  if (t->done) return;
+  if (t->done || t->deprovisioned) return;
+  t->deprovisioned = true;
   enterPhase(t, TaskPhase::kDeprovisioning);
   const std::string& id = t->launch.task_id;
   image::RootfsManager rootfs(t->rootfsBase(config_.data_dir), mounter_);
@@ -304,11 +310,32 @@ void RealAgent::deprovision(const TaskPtr& t) {
     if (auto s = runtime_.removeTaskCgroup(id); !s) logError(id, "remove the task cgroup", s.error());
   if (t->network)
     if (auto s = network_.cleanup(id); !s) logError(id, "clean up the network", s.error());
+  // Containers removed above are gone with their monitors (remove() waits).
+  for (auto& c : t->containers) drainLogs(t, c);
+  if (logsPending(*t)) {
+    t->drain_timer = timers_.scheduleAfter(kLogDrainTimeout, [this, t] {
+      post(t, [this, t] {
+        t->drain_timer = 0;
+        completeStop(t);
+      });
+    });
+    return;  // onLogsDrained() completes the stop
+  }
+  completeStop(t);
+}
+
+void RealAgent::completeStop(const TaskPtr& t) {
+  if (t->done) return;
+  timers_.cancel(t->drain_timer);
+  t->drain_timer = 0;
+  const std::string& id = t->launch.task_id;
   t->done = true;
   t->phase = TaskPhase::kStopped;
   emit(t);
   if (metadata_) metadata_->unregisterTask(t->launch.task_arn);
   if (auto s = removeTaskRecord(config_.data_dir, id); !s) logError(id, "remove the task record", s.error());
+  // With logs still shipping (the drain timed out), onLogsDrained() does it.
+  if (!logsPending(*t)) removeTaskFiles(t);
   std::lock_guard lock(mu_);
   tasks_.erase(id);
 }

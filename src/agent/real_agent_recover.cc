@@ -40,6 +40,7 @@ Status RealAgent::recover() {
     if (auto it = adopted.find(id); it != adopted.end()) t->attachment = it->second;
     std::filesystem::path etc = taskDir(config_.data_dir, id) / "etc";
     t->etc = TaskEtcFiles{etc / "hosts", etc / "resolv.conf", etc / "hostname"};
+    std::vector<AwslogsRecord> awslogs = loadAwslogsRecords(config_.data_dir, id);
     for (const auto& p : t->plan.containers) {
       Container c{p};
       c.rootfs = true;  // RootfsManager::remove is idempotent
@@ -74,8 +75,13 @@ Status RealAgent::recover() {
             break;
         }
       }
+      for (const auto& a : awslogs)
+        if (a.container == p.name && c.started) c.awslogs = a.config;
       t->containers.push_back(std::move(c));
     }
+    // Not yet shared with a strand: set up the watches here, before any
+    // exit can be handled.
+    for (auto& c : t->containers) watchLogs(t, c);
     if (lost.contains(id)) t->attachment.reset();
     if (auto s = registerMetadata(t); !s)
       fmt::print(stderr, "berthd: agent: task {}: cannot register its metadata again: {}\n", id, s.error().message);
@@ -91,11 +97,15 @@ Status RealAgent::recover() {
     }
     resumed.push_back(std::move(resume));
   }
+  drainFinishedTasks();
 
   for (auto& r : resumed) {
     TaskPtr t = r.task;
     bool network_lost = lost.contains(t->launch.task_id);
     post(t, [this, t, was_stopping = r.was_stopping, network_lost, exits = std::move(r.exits)] {
+      // Exited while berthd was down: their files are final.
+      for (auto& c : t->containers)
+        if (!c.running()) drainLogs(t, c);
       if (was_stopping) {
         t->stopping = true;
         for (auto& c : t->containers)

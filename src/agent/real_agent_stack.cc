@@ -59,6 +59,7 @@ Result<std::unique_ptr<RealAgentStack>> RealAgentStack::open(const RealAgentStac
   config.endpoint_url = options.endpoint_url;
   config.pids_limit = options.pids_limit;
   RealAgentDeps deps{clock, *s->images_, s->mounter_, *s->network_, *s->runtime_, s->pool_->get_executor(), metadata};
+  deps.logs = options.log_store;
   s->agent_ = std::make_unique<RealAgent>(config, deps, std::move(sink));
   if (auto ok = s->agent_->recover(); !ok) return std::unexpected(context(ok.error(), "agent recovery"));
   return s;

@@ -38,6 +38,7 @@
 #include "agent/store_ipam_store.h"
 #include "image/image_store.h"
 #include "image/rootfs.h"
+#include "logs/log_store.h"
 #include "store/store.h"
 
 namespace berth::agent {
@@ -53,6 +54,9 @@ struct RealAgentStackOptions {
   runtime::RuntimeOptions runtime;  // data_dir is filled from data_dir above
   int worker_threads = 4;
   int64_t pids_limit = 0;
+  // Where awslogs containers' output goes (must outlive the stack); null:
+  // awslogs configurations are ignored.
+  logs::LogStore* log_store = nullptr;
 };
 
 class RealAgentStack {

@@ -36,6 +36,10 @@ struct RealAgent::Container {
   TimerQueue::Id kill_timer = 0;
   TimerQueue::Id start_timer = 0;  // its startTimeout as a dependency
   bool start_timed_out = false;
+  std::optional<logging::AwslogsConfig> awslogs;  // set once its group and stream exist
+  // Its output.log: shipped by the driver while kWatching; finish() asked
+  // (kDraining); all shipped (kDrained).
+  enum class Logs { kNone, kWatching, kDraining, kDrained } logs = Logs::kNone;
 
   bool running() const { return state == State::kRunning; }
   bool exited() const { return state == State::kStopped && started; }
@@ -60,6 +64,8 @@ struct RealAgent::Task {
   bool cgroup = false;
   TaskEtcFiles etc;
   bool stopping = false;
+  bool deprovisioned = false;  // torn down; STOPPED once the logs are shipped
+  TimerQueue::Id drain_timer = 0;
   bool done = false;  // STOPPED reported
   std::string stop_code, stopped_reason;
 

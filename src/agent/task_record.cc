@@ -167,6 +167,64 @@ Status removeTaskRecord(const fs::path& data_dir, const std::string& task_id) {
   return {};
 }
 
+Status writeAwslogsRecords(const fs::path& data_dir, const std::string& task_id,
+                           const std::vector<AwslogsRecord>& records) {
+  bj::array list;
+  for (const auto& r : records)
+    list.push_back(bj::object{{"container", r.container},
+                              {"group", r.config.group},
+                              {"stream", r.config.stream},
+                              {"createGroup", r.config.create_group},
+                              {"blocking", r.config.mode == logging::LogMode::kBlocking},
+                              {"maxBufferBytes", r.config.max_buffer_bytes}});
+  fs::path dir = taskDir(data_dir, task_id);
+  BERTH_TRY(makeDir(dir));
+  return writeFileReplacing(dir / "awslogs.json", json::serialize(bj::object{{"containers", std::move(list)}}));
+}
+
+std::vector<AwslogsRecord> loadAwslogsRecords(const fs::path& data_dir, const std::string& task_id) {
+  std::vector<AwslogsRecord> out;
+  std::ifstream in(taskDir(data_dir, task_id) / "awslogs.json", std::ios::binary);
+  if (!in) return out;
+  std::stringstream text;
+  text << in.rdbuf();
+  auto v = json::parse(text.str());
+  if (!v || !v->is_object()) return out;
+  if (const auto* list = json::getArray(v->get_object(), "containers"))
+    for (const auto& c : *list) {
+      if (!c.is_object()) continue;
+      const auto& co = c.get_object();
+      AwslogsRecord r;
+      r.container = json::stringOr(co, "container");
+      r.config.group = json::stringOr(co, "group");
+      r.config.stream = json::stringOr(co, "stream");
+      r.config.create_group = json::getBool(co, "createGroup").value_or(false);
+      r.config.mode =
+          json::getBool(co, "blocking").value_or(false) ? logging::LogMode::kBlocking : logging::LogMode::kNonBlocking;
+      r.config.max_buffer_bytes =
+          static_cast<uint64_t>(json::getInt(co, "maxBufferBytes").value_or(logging::kDefaultMaxBufferBytes));
+      if (!r.container.empty() && !r.config.group.empty()) out.push_back(std::move(r));
+    }
+  return out;
+}
+
+std::vector<std::string> finishedTaskDirs(const fs::path& data_dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(data_dir / "tasks", ec))
+    if (entry.is_directory(ec) && !fs::exists(entry.path() / "task.json", ec))
+      out.push_back(entry.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status removeTaskDir(const fs::path& data_dir, const std::string& task_id) {
+  std::error_code ec;
+  fs::remove_all(taskDir(data_dir, task_id), ec);
+  if (ec) return failErrno("remove the directory of task " + task_id, ec.value());
+  return {};
+}
+
 Result<TaskEtcFiles> writeTaskEtcFiles(const fs::path& data_dir, const std::string& task_id, const std::string& address,
                                        const std::string& hostname, const std::string& nameserver) {
   fs::path etc = taskDir(data_dir, task_id) / "etc";

@@ -4,6 +4,9 @@
 //
 //   <data-dir>/tasks/<task-id>/
 //     task.json          TaskRecord (below), replaced atomically on each change
+//     awslogs.json       the task's awslogs containers (AwslogsRecord), written
+//                        before they start; outlives task.json until their
+//                        logs are shipped, so a restarted berthd finds them
 //     etc/hosts          bind-mounted at /etc/hosts in every container
 //     etc/resolv.conf    nameserver = the subnet's .2 (the VPC resolver)
 //     etc/hostname       bind-mounted at /etc/hostname
@@ -26,6 +29,7 @@
 #include <vector>
 
 #include "agent/agent.h"
+#include "agent/logging/awslogs_config.h"
 #include "common/result.h"
 
 namespace berth::agent {
@@ -57,6 +61,21 @@ Status writeTaskRecord(const std::filesystem::path& data_dir, const TaskRecord& 
 Result<std::vector<TaskRecord>> loadTaskRecords(const std::filesystem::path& data_dir);
 // Removes task.json and etc/ (the task's record of itself). Idempotent.
 Status removeTaskRecord(const std::filesystem::path& data_dir, const std::string& task_id);
+
+// One awslogs container of a task.
+struct AwslogsRecord {
+  std::string container;
+  logging::AwslogsConfig config;
+};
+Status writeAwslogsRecords(const std::filesystem::path& data_dir, const std::string& task_id,
+                           const std::vector<AwslogsRecord>& records);
+// The task's awslogs.json; empty when there is none (or it is unreadable).
+std::vector<AwslogsRecord> loadAwslogsRecords(const std::filesystem::path& data_dir, const std::string& task_id);
+// Ids of the directories under <data-dir>/tasks without a task.json: tasks
+// deprovisioned whose directory (logs) is still there.
+std::vector<std::string> finishedTaskDirs(const std::filesystem::path& data_dir);
+// Deletes <data-dir>/tasks/<id>/ and all in it. Idempotent.
+Status removeTaskDir(const std::filesystem::path& data_dir, const std::string& task_id);
 
 struct TaskEtcFiles {
   std::filesystem::path hosts, resolv_conf, hostname;

@@ -92,6 +92,7 @@ Result<std::unique_ptr<Node>> Node::open(const NodeOptions& o, const Clock& cloc
   }
   stack_options.runtime.cgroup_parent = o.cgroup_parent;
   stack_options.worker_threads = o.worker_threads;
+  stack_options.log_store = o.log_store;
   bool endpoint = o.task_endpoint_port != 0;
   p->stack = BERTH_TRY(agent::RealAgentStack::open(stack_options, clock, store, manifests, blobs,
                                                    endpoint ? &p->metadata : nullptr, std::move(sink)));

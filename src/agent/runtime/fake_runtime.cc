@@ -2,6 +2,8 @@
 
 #include <csignal>
 
+#include "agent/runtime/layout.h"
+
 namespace berth::agent::runtime {
 
 FakeContainerRuntime::FakeContainerRuntime(const Clock& clock) : clock_(clock) {}
@@ -143,7 +145,14 @@ Result<std::vector<RecoveredContainer>> FakeContainerRuntime::recover() {
 }
 
 std::filesystem::path FakeContainerRuntime::logPath(const ContainerRef& ref) const {
+  std::lock_guard lock(mu_);
+  if (!data_dir_.empty()) return layout::containerDir(data_dir_, ref.task_id, ref.name) / layout::kLogFile;
   return std::filesystem::path("/fake/tasks") / ref.task_id / "containers" / ref.name / "output.log";
+}
+
+void FakeContainerRuntime::setDataDir(std::filesystem::path data_dir) {
+  std::lock_guard lock(mu_);
+  data_dir_ = std::move(data_dir);
 }
 
 void FakeContainerRuntime::exitContainer(const ContainerRef& ref, ExitStatus status) {

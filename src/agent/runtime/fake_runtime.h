@@ -48,6 +48,9 @@ class FakeContainerRuntime final : public ContainerRuntime {
   void failNext(const std::string& operation, Error error);
   // What recover() returns (simulating a restart); running ones are adopted.
   void setRecoverable(std::vector<RecoveredContainer> found);
+  // logPath() under <data_dir>/tasks/... (layout.h) instead of /fake, so that
+  // tests can write the files a monitor would. The fake creates none.
+  void setDataDir(std::filesystem::path data_dir);
 
   // --- inspection ---
   bool running(const ContainerRef& ref) const;
@@ -81,6 +84,7 @@ class FakeContainerRuntime final : public ContainerRuntime {
   std::map<std::string, Error> failures_;
   std::set<int> terminating_ = {15, 9};
   std::vector<RecoveredContainer> recoverable_;
+  std::filesystem::path data_dir_;
   int next_pid_ = 1000;
   int starts_ = 0;
 };

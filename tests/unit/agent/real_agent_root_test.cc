@@ -9,6 +9,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -21,6 +22,7 @@
 #include "image/digest.h"
 #include "image/image_store.h"
 #include "image/oci_layout.h"
+#include "logs/log_store.h"
 #include "unit/image/layer_fixture.h"
 
 namespace berth::agent {
@@ -68,7 +70,7 @@ class RealAgentRootTest : public ::testing::Test {
     using namespace image::testing;
     std::vector<TarEntry> entries = {dir("bin"), file("bin/busybox", readFile("/bin/busybox"), 0755), dir("etc"),
                                      dir("tmp")};
-    for (const char* applet : {"sh", "sleep", "echo", "true"})
+    for (const char* applet : {"sh", "sleep", "echo", "true", "printf"})
       entries.push_back(symlink(std::string("bin/") + applet, "busybox"));
     std::string gz = makeTar(entries, Compression::kGzip);
     std::string layer = *layout.putBlob(gz);
@@ -115,10 +117,16 @@ class RealAgentRootTest : public ::testing::Test {
     ASSERT_TRUE(rt) << rt.error().message;
     runtime_ = std::move(*rt);
 
+    auto store = logs::LogStore::open(
+        logs::LogStoreOptions{.dir = scratch_.path() / "logs", .clock = &SystemClock::instance(), .sync = false});
+    ASSERT_TRUE(store) << store.error().message;
+    log_store_ = std::move(*store);
+
     RealAgentConfig config_;
     config_.data_dir = data_;
     config_.timer_period = 20ms;
     RealAgentDeps deps{SystemClock::instance(), *images_, mounter_, *network_, *runtime_, pool_.get_executor()};
+    deps.logs = log_store_.get();
     agent_ = std::make_unique<RealAgent>(config_, deps, [this](TaskEvent e) {
       std::lock_guard lock(mu_);
       events_.push_back(std::move(e));
@@ -130,6 +138,7 @@ class RealAgentRootTest : public ::testing::Test {
     pool_.stop();
     pool_.join();
     agent_.reset();
+    log_store_.reset();
     if (auto* oci = dynamic_cast<runtime::OciRuntime*>(runtime_.get())) (void)oci->cgroups().removeParent();
     runtime_.reset();
     if (network_) (void)network_->removeBridge();
@@ -176,6 +185,7 @@ class RealAgentRootTest : public ::testing::Test {
   std::unique_ptr<net::Ipam> ipam_;
   std::unique_ptr<net::TaskNetwork> network_;
   std::unique_ptr<runtime::ContainerRuntime> runtime_;
+  std::unique_ptr<logs::LogStore> log_store_;
   boost::asio::thread_pool pool_{2};
   std::mutex mu_;
   std::condition_variable cv_;
@@ -251,6 +261,46 @@ TEST_F(RealAgentRootTest, ROOT_StartFailureIsCannotStartContainerErrorAndCleansU
   EXPECT_TRUE(ipam_->leases().empty());
   EXPECT_EQ(readFile("/proc/self/mountinfo").find(data_.string()), std::string::npos) << "no mount left";
   EXPECT_FALSE(fs::exists(data_ / "tasks" / id / "rootfs"));
+}
+
+TEST_F(RealAgentRootTest, ROOT_AwslogsShipsARealContainersOutputBeforeStopped) {
+  std::string id = fmt::format("{:032x}", randomBelow(uint64_t{1} << 62));
+  bj::object app{{"name", "app"},
+                 {"image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/busybox:1.0"},
+                 {"entryPoint", bj::array{"/bin/sh", "-c"}},
+                 {"command", bj::array{"echo hello; echo oops >&2; printf 'no newline, '; sleep 0.2; "
+                                       "i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done"}},
+                 {"logConfiguration", bj::object{{"logDriver", "awslogs"},
+                                                 {"options", bj::object{{"awslogs-group", "/ecs/root-test"},
+                                                                        {"awslogs-region", "us-east-1"},
+                                                                        {"awslogs-stream-prefix", "ecs"},
+                                                                        {"awslogs-create-group", "true"},
+                                                                        {"mode", "blocking"}}}}}};
+  agent_->launch(launchOf(id, app));
+  auto stopped = waitFor(id, TaskPhase::kStopped);
+  ASSERT_TRUE(stopped) << lastReason();
+  EXPECT_EQ(stopped->containers[0].exit_code, 0);
+  // STOPPED comes after the last line is stored.
+  std::vector<std::string> out, err;
+  logs::ReadQuery q;
+  q.group = "/ecs/root-test";
+  q.streams = {"ecs/app/" + id};
+  for (;;) {
+    auto page = log_store_->read(q);
+    ASSERT_TRUE(page) << page.error().message;
+    for (const auto& e : page->events) (e.message == "oops" ? err : out).push_back(e.message);
+    if (page->exhausted || !page->last) break;
+    q.after = page->last;
+  }
+  EXPECT_EQ(err, std::vector<std::string>{"oops"});
+  ASSERT_EQ(out.size(), 2001u);  // hello, the joined line 0, lines 1-1999
+  EXPECT_EQ(out[0], "hello");
+  EXPECT_EQ(out[1], "no newline, line 0") << "a partial line joins its continuation";
+  for (int i = 1; i < 2000; ++i) ASSERT_EQ(out[i + 1], fmt::format("line {}", i));
+  // Right after STOPPED is reported (emitted first: a crash in between
+  // reports it twice rather than never).
+  for (int i = 0; i < 2000 && fs::exists(data_ / "tasks" / id); ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_FALSE(fs::exists(data_ / "tasks" / id));
 }
 
 }  // namespace
