@@ -38,9 +38,13 @@ class CgroupStats final : public agent::endpoints::StatsSource {
  public:
   explicit CgroupStats(agent::runtime::ContainerRuntime& runtime) : runtime_(runtime) {}
 
-  Result<agent::endpoints::ContainerStatsSample> sample(const std::string& task_arn, const std::string&) override {
+  // The container's own cgroup, as Docker's stats report a container; the
+  // memory limit is the task's where the container has none of its own.
+  Result<agent::endpoints::ContainerStatsSample> sample(const std::string& task_arn,
+                                                        const std::string& container) override {
     std::string task_id = task_arn.substr(task_arn.rfind('/') + 1);
-    agent::runtime::TaskStats stats = BERTH_TRY(runtime_.taskStats(task_id));
+    agent::runtime::TaskStats stats = BERTH_TRY(runtime_.containerStats({task_id, container}));
+    if (stats.memory_limit_bytes == 0) stats.memory_limit_bytes = BERTH_TRY(runtime_.taskStats(task_id)).memory_limit_bytes;
     agent::endpoints::ContainerStatsSample out;
     out.cpu.total_usage_ns = stats.cpu_usage_ns;
     out.cpu.system_cpu_usage_ns = hostCpuTimeNs();

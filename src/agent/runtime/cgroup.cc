@@ -196,10 +196,10 @@ Status TaskCgroups::removeParent() const {
   return {};
 }
 
-Result<TaskStats> TaskCgroups::stats(const std::string& task_id) const {
+Result<TaskStats> TaskCgroups::stats(const std::string& rel) const {
   TaskStats s;
   if (version_ == CgroupVersion::kV2) {
-    fs::path p = root_ / parent_ / task_id;
+    fs::path p = root_ / parent_ / rel;
     if (!fs::exists(p)) return fail(ErrorCode::kNotFound, "no cgroup " + p.string());
     s.cpu_usage_ns = readKey(p / "cpu.stat", "usage_usec").value_or(0) * 1000;
     s.memory_usage_bytes = readU64(p / "memory.current").value_or(0);
@@ -208,13 +208,13 @@ Result<TaskStats> TaskCgroups::stats(const std::string& task_id) const {
     s.pids_current = readU64(p / "pids.current").value_or(0);
     return s;
   }
-  fs::path m = dir("memory", task_id);
+  fs::path m = dir("memory", rel);
   if (!fs::exists(m)) return fail(ErrorCode::kNotFound, "no cgroup " + m.string());
-  s.cpu_usage_ns = readU64(dir("cpuacct", task_id) / "cpuacct.usage").value_or(0);
+  s.cpu_usage_ns = readU64(dir("cpuacct", rel) / "cpuacct.usage").value_or(0);
   s.memory_usage_bytes = readU64(m / "memory.usage_in_bytes").value_or(0);
   s.memory_max_usage_bytes = readU64(m / "memory.max_usage_in_bytes").value_or(0);
   s.memory_limit_bytes = limitOrZero(readU64(m / "memory.limit_in_bytes").value_or(0));
-  s.pids_current = readU64(dir("pids", task_id) / "pids.current").value_or(0);
+  s.pids_current = readU64(dir("pids", rel) / "pids.current").value_or(0);
   return s;
 }
 

@@ -50,7 +50,8 @@ class TaskCgroups {
   // Removes <parent>/<task> and its children in every hierarchy.
   // kFailedPrecondition when processes remain; a missing cgroup is success.
   Status remove(const std::string& task_id) const;
-  Result<TaskStats> stats(const std::string& task_id) const;
+  // Stats of <parent>/<rel>: a task ("<task>") or a container ("<task>/<name>").
+  Result<TaskStats> stats(const std::string& rel) const;
   // Removes <parent> itself when empty (tests; berthd keeps it).
   Status removeParent() const;
 

@@ -148,6 +148,10 @@ class ContainerRuntime {
   virtual Status removeTaskCgroup(const std::string& task_id) = 0;
   // Live cgroup stats of a task.
   virtual Result<TaskStats> taskStats(const std::string& task_id) const = 0;
+  // Live cgroup stats of one container (its cgroup under the task's);
+  // kNotFound when it has none. memory_limit_bytes is 0 when the container
+  // has no hard limit of its own (the task's limit applies).
+  virtual Result<TaskStats> containerStats(const ContainerRef& ref) const = 0;
 
   // Writes the bundle (config.json) and starts the container under its
   // monitor; returns once the container process runs (or with the OCI

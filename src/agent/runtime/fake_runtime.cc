@@ -57,6 +57,16 @@ Result<TaskStats> FakeContainerRuntime::taskStats(const std::string& task_id) co
   return s;
 }
 
+Result<TaskStats> FakeContainerRuntime::containerStats(const ContainerRef& ref) const {
+  {
+    std::lock_guard lock(mu_);
+    if (!containers_.contains(key(ref))) return fail(ErrorCode::kNotFound, "no container " + ref.name);
+  }
+  TaskStats s = BERTH_TRY(taskStats(ref.task_id));
+  s.memory_limit_bytes = 0;
+  return s;
+}
+
 Result<StartedContainer> FakeContainerRuntime::start(const ContainerConfig& config) {
   std::lock_guard lock(mu_);
   if (auto e = takeFailure("start")) return std::unexpected(*e);

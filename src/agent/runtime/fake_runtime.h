@@ -25,6 +25,7 @@ class FakeContainerRuntime final : public ContainerRuntime {
   Status createTaskCgroup(const TaskLimits& limits) override;
   Status removeTaskCgroup(const std::string& task_id) override;
   Result<TaskStats> taskStats(const std::string& task_id) const override;
+  Result<TaskStats> containerStats(const ContainerRef& ref) const override;
   Result<StartedContainer> start(const ContainerConfig& config) override;
   Status signal(const ContainerRef& ref, int signal) override;
   Result<int> exec(const ContainerRef& ref, const std::vector<std::string>& argv,

@@ -144,6 +144,9 @@ std::vector<std::string> OciRuntime::runtimeArgv(std::initializer_list<std::stri
 Status OciRuntime::createTaskCgroup(const TaskLimits& limits) { return cgroups_.create(limits); }
 Status OciRuntime::removeTaskCgroup(const std::string& task_id) { return cgroups_.remove(task_id); }
 Result<TaskStats> OciRuntime::taskStats(const std::string& task_id) const { return cgroups_.stats(task_id); }
+Result<TaskStats> OciRuntime::containerStats(const ContainerRef& ref) const {
+  return cgroups_.stats(ref.task_id + "/" + ref.name);
+}
 
 Result<StartedContainer> OciRuntime::start(const ContainerConfig& config) {
   if (!validName(config.task_id) || !validName(config.name) || !validName(config.runtime_id))

@@ -193,6 +193,13 @@ TEST_F(RuntimeRootTest, ROOT_TaskCgroupLimitsAreVisible) {
   EXPECT_EQ(stats->memory_limit_bytes, 96ull << 20);
   EXPECT_GT(stats->memory_usage_bytes, 0u);
   EXPECT_GE(stats->pids_current, 1u);
+  // The container's own cgroup: its processes, no hard limit of its own.
+  auto own = runtime_->containerStats({"t2", "app"});
+  ASSERT_TRUE(own) << own.error().message;
+  EXPECT_GE(own->pids_current, 1u);
+  EXPECT_GT(own->memory_usage_bytes, 0u);
+  EXPECT_EQ(own->memory_limit_bytes, 0u);
+  EXPECT_EQ(runtime_->containerStats({"t2", "nope"}).error().code, ErrorCode::kNotFound);
   ASSERT_TRUE(runtime_->signal({"t2", "app"}, SIGKILL));
   auto e = exits_.waitFor({"t2", "app"});
   ASSERT_TRUE(e);
