@@ -48,9 +48,12 @@ class LogsApiTest(BerthdTestCase):
         self.assertEqual(g["retentionInDays"], 7)
         self.assertEqual(g["arn"], f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/durableai-dev/backend:*")
         self.assertEqual(g["storedBytes"], 0)
-        # logGroupArn is newer than the Debian CLI's model; boto3 knows it.
-        [g] = self.logs.describe_log_groups(logGroupNamePrefix="/ecs/durableai-dev")["logGroups"]
-        self.assertEqual(g["logGroupArn"], f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/durableai-dev/backend")
+        # logGroupArn is newer than Debian's botocore; check it where the
+        # client's model knows it (a parser drops members it does not know).
+        if "logGroupArn" in self.logs.meta.service_model.shape_for("LogGroup").members:
+            [g] = self.logs.describe_log_groups(logGroupNamePrefix="/ecs/durableai-dev")["logGroups"]
+            self.assertEqual(g["logGroupArn"],
+                             f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/durableai-dev/backend")
 
         err = self.assertAwsError("InvalidParameterException", self.logs.put_retention_policy,
                                   logGroupName="/ecs/durableai-dev/backend", retentionInDays=2)
