@@ -162,6 +162,14 @@ Status Ecs::load() {
     Service s;
     s.doc = o["service"].as_object();
     s.cluster_name = json::stringOr(o, "cluster");
+    if (const auto* sched = json::getObject(o, "scheduler")) {
+      s.sched.launch_failures = json::getInt(*sched, "launchFailures").value_or(0);
+      if (const bj::value* v = json::find(*sched, "nextLaunchAt"); v && v->is_number())
+        s.sched.next_launch_at = v->to_number<double>();
+      if (const bj::value* v = json::find(*sched, "steadyEventAt"); v && v->is_number())
+        s.sched.steady_event_at = v->to_number<double>();
+      if (const auto* last = json::getObject(*sched, "lastCompleted")) s.sched.last_completed = *last;
+    }
     services_[r.key] = std::move(s);
   }
   for (const auto& r : BERTH_TRY(store_.loadAll(kTaskKind))) {
@@ -275,7 +283,11 @@ void Ecs::persist(store::Batch& batch, const Cluster& c) const {
 }
 
 void Ecs::persist(store::Batch& batch, const Service& s) const {
-  bj::object o{{"cluster", s.cluster_name}, {"service", s.doc}};
+  bj::object sched{{"launchFailures", s.sched.launch_failures},
+                   {"nextLaunchAt", s.sched.next_launch_at},
+                   {"steadyEventAt", s.sched.steady_event_at},
+                   {"lastCompleted", s.sched.last_completed}};
+  bj::object o{{"cluster", s.cluster_name}, {"service", s.doc}, {"scheduler", std::move(sched)}};
   batch.put(std::string(kServiceKind), s.cluster_name + "/" + json::stringOr(s.doc, "serviceName"), json::serialize(o));
 }
 

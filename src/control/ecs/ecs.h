@@ -39,6 +39,12 @@ struct EcsConfig {
   std::chrono::seconds stopped_task_retention{3600};
 };
 
+// The wait before a service's next launch after `consecutive_failures`
+// tasks in a row stopped before reaching RUNNING (0: no wait).
+double launchThrottleDelay(int64_t consecutive_failures);
+// The deployment circuit breaker's failure threshold for a desired count.
+int64_t circuitBreakerThreshold(int64_t desired_count);
+
 struct CallContext {
   std::string principal_arn;
   std::string request_id;
@@ -74,10 +80,20 @@ class Ecs {
   struct Cluster {
     bj::object doc;  // Cluster shape; counts are computed on read
   };
+  // What the scheduler remembers about a service beyond its document: none
+  // of it is part of the Service shape, so it is stored beside the document
+  // (ecs.cc persist/load), never in it.
+  struct SchedulerState {
+    int64_t launch_failures = 0;  // consecutive tasks that stopped before RUNNING
+    double next_launch_at = 0;    // launch throttle: no launches before this
+    double steady_event_at = 0;   // last "steady state" event; 0 while not steady
+    bj::object last_completed;    // the last COMPLETED deployment, for rollback
+    bool operator==(const SchedulerState&) const = default;
+  };
   struct Service {
     bj::object doc;  // Service shape, with deployments and events
     std::string cluster_name;
-    double next_launch_at = 0;  // launch back-off after failed tasks
+    SchedulerState sched;
   };
   struct Task {
     bj::object doc;  // Task shape
@@ -177,6 +193,25 @@ class Ecs {
   void launchTask(const Task& task);
   void applyStop(Task& task, std::string stop_code, std::string reason);
   void reconcile(Service& service);
+  // A PRIMARY deployment for the service document as it now stands
+  // (services.cc).
+  static bj::object newPrimaryDeployment(const bj::object& service, double now);
+  // Applies what a task's state change means to its service (on a copy the
+  // caller commits): failed launches feed the launch throttle and the
+  // deployment's failedTasks, a task turning healthy resets both, and the
+  // circuit breaker may trip. Returns whether `service` changed.
+  bool noteTaskOutcome(Service& service, const Task& before, const Task& after);
+  // Counts one failed task against deployment `deployment_id` if it is in
+  // progress and in the circuit breaker stage the failure belongs to
+  // (1: failed to start, 2: failed after RUNNING).
+  void recordDeploymentFailure(Service& service, const std::string& deployment_id, int stage);
+  // Trips the circuit breaker of the PRIMARY deployment when its failedTasks
+  // reached the threshold: FAILED, and with rollback a new PRIMARY deployment
+  // of the last COMPLETED one.
+  void checkCircuitBreaker(Service& service);
+  // Whether any task of the deployment has reached RUNNING (breaker stage 2).
+  bool deploymentRan(const Service& service, const std::string& deployment_id) const;
+  bool isHealthy(const Task& task) const;
   void addServiceEvent(Service& service, std::string message);
   std::vector<Task*> tasksOf(const Service& service);
   void pruneStopped();

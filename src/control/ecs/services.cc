@@ -40,10 +40,12 @@ Result<bj::object> deploymentConfiguration(const bj::object* in, const bj::objec
   return out;
 }
 
+}  // namespace
+
 // A new PRIMARY deployment of a service as its document now stands: task
 // definition, desired count, launch type or capacity provider strategy and
 // network configuration (counts are derived on read).
-bj::object newPrimaryDeployment(const bj::object& service, double now) {
+bj::object Ecs::newPrimaryDeployment(const bj::object& service, double now) {
   std::string id = "ecs-svc/" + randomDigits(19);
   bj::object d{{"id", id},
                {"status", "PRIMARY"},
@@ -62,8 +64,6 @@ bj::object newPrimaryDeployment(const bj::object& service, double now) {
     if (const bj::value* v = json::find(service, key)) d[key] = *v;
   return d;
 }
-
-}  // namespace
 
 bj::object Ecs::serviceView(const Service& s, bool with_tags) const {
   bj::object out = s.doc;
@@ -271,6 +271,9 @@ Result<bj::value> Ecs::updateService(const bj::object& in, const CallContext&) {
       }
     }
     deployments.insert(deployments.begin(), newPrimaryDeployment(d, now));
+    // A new deployment starts the launch throttle afresh.
+    updated.sched.launch_failures = 0;
+    updated.sched.next_launch_at = 0;
   } else if (!deployments.empty()) {
     auto& primary = deployments.front().as_object();
     primary["desiredCount"] = d["desiredCount"];

@@ -417,21 +417,26 @@ void Ecs::onTaskEvent(const agent::TaskEvent& event) {
     if (!d.contains("stoppedReason") && !event.stopped_reason.empty()) d["stoppedReason"] = event.stopped_reason;
   }
 
-  store::Batch batch;
-  persist(batch, updated);
-  if (!commit(batch)) return;  // the agent re-reports on the next state change
-  it->second = std::move(updated);
-
-  if (!it->second.service_name.empty()) {
-    auto sit = services_.find(it->second.cluster_name + "/" + it->second.service_name);
+  // What the change means to the task's service (failed launches, the
+  // circuit breaker) is committed with the task, in one transaction.
+  Service* service = nullptr;
+  Service service_copy;
+  if (!updated.service_name.empty()) {
+    auto sit = services_.find(updated.cluster_name + "/" + updated.service_name);
     if (sit != services_.end()) {
-      if (event.phase == agent::TaskPhase::kStopped && event.stop_code == "TaskFailedToStart") {
-        // Back off before launching a replacement.
-        sit->second.next_launch_at = clock_.epochSeconds() + 10;
-      }
-      reconcile(sit->second);
+      service = &sit->second;
+      service_copy = *service;
     }
   }
+  bool service_changed = service && noteTaskOutcome(service_copy, it->second, updated);
+
+  store::Batch batch;
+  persist(batch, updated);
+  if (service_changed) persist(batch, service_copy);
+  if (!commit(batch)) return;  // the agent re-reports on the next state change
+  it->second = std::move(updated);
+  if (service_changed) *service = std::move(service_copy);
+  if (service) reconcile(*service);
 }
 
 void Ecs::pruneStopped() {
