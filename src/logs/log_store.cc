@@ -384,10 +384,16 @@ std::optional<uint64_t> LogStoreImpl::sourceOffset(std::string_view source) cons
   return it->second.offset;
 }
 
+void LogStoreImpl::resumeSource(std::string_view source) {
+  std::unique_lock lock(mu_);
+  failed_sources_.erase(std::string(source));
+}
+
 void LogStoreImpl::forgetSource(std::string_view source) {
   std::lock_guard meta_lock(meta_mu_);
   {
-    std::shared_lock lock(mu_);
+    std::unique_lock lock(mu_);
+    failed_sources_.erase(std::string(source));
     if (!sources_.contains(std::string(source))) return;
   }
   // Blocks up to here keep the source in their headers; the record tells
@@ -478,12 +484,42 @@ uint64_t LogStoreImpl::enforceRetention() {
 
 namespace fs = std::filesystem;
 
-Status LogStore::appendSync(std::string_view group, std::string_view stream, std::vector<InputEvent> events,
+EventBatch::EventBatch(std::span<const InputEvent> events) {
+  size_t bytes = 0;
+  for (const InputEvent& e : events) bytes += e.message.size();
+  reserve(events.size(), bytes);
+  for (const InputEvent& e : events) add(e.timestamp, e.message);
+}
+
+void EventBatch::reserve(size_t events, size_t message_bytes) {
+  timestamps_.reserve(events);
+  ends_.reserve(events);
+  messages_.reserve(message_bytes);
+}
+
+void EventBatch::clear() {
+  timestamps_.clear();
+  ends_.clear();
+  messages_.clear();
+  max_message_ = 0;
+}
+
+void LogStore::append(std::string_view group, std::string_view stream, const std::vector<InputEvent>& events,
+                      std::optional<SourceMark> source, AppendDone done) {
+  append(group, stream, EventBatch(events), std::move(source), std::move(done));
+}
+
+Status LogStore::appendSync(std::string_view group, std::string_view stream, EventBatch events,
                             std::optional<SourceMark> source) {
   std::promise<Status> done;
   auto result = done.get_future();
   append(group, stream, std::move(events), std::move(source), [&done](Status s) { done.set_value(std::move(s)); });
   return result.get();
+}
+
+Status LogStore::appendSync(std::string_view group, std::string_view stream, const std::vector<InputEvent>& events,
+                            std::optional<SourceMark> source) {
+  return appendSync(group, stream, EventBatch(events), std::move(source));
 }
 
 Result<std::unique_ptr<LogStore>> LogStore::open(LogStoreOptions options) {

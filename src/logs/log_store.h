@@ -40,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,53 @@ struct Position {
 struct InputEvent {
   int64_t timestamp = 0;  // ms since the epoch
   std::string message;    // at most kMaxEventMessageBytes
+};
+
+// The events of one append(), packed as a stored block's body is
+// (segment.h): their timestamps, the end offset of each message, and the
+// messages back to back. The writer writes these buffers as they are when
+// the timestamps are sorted, and adding an event allocates nothing of its
+// own (the buffers grow geometrically), so a producer of many small events
+// (the awslogs driver) builds a batch at the cost of one copy of each
+// message. Not thread-safe; append() takes it by value.
+class EventBatch {
+ public:
+  EventBatch() = default;
+  explicit EventBatch(std::span<const InputEvent> events);  // copies them
+
+  // Room for `events` events of `message_bytes` in all, without regrowth.
+  void reserve(size_t events, size_t message_bytes);
+  // Messages are checked by append() (kMaxEventMessageBytes each, 256 MiB
+  // in all), not here.
+  void add(int64_t timestamp, std::string_view message) {
+    messages_.append(message);
+    timestamps_.push_back(timestamp);
+    ends_.push_back(static_cast<uint32_t>(messages_.size()));
+    if (message.size() > max_message_) max_message_ = message.size();
+  }
+  void clear();  // keeps the buffers' capacity
+
+  size_t size() const { return timestamps_.size(); }
+  bool empty() const { return timestamps_.empty(); }
+  int64_t timestamp(size_t i) const { return timestamps_[i]; }
+  std::string_view message(size_t i) const {
+    size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(messages_).substr(begin, ends_[i] - begin);
+  }
+  uint64_t messageBytes() const { return messages_.size(); }
+  size_t largestMessage() const { return max_message_; }
+
+  // The packed form. ends()[i] is the end of message i in messages();
+  // meaningful while messageBytes() < 4 GiB (append() refuses far less).
+  std::span<const int64_t> timestamps() const { return timestamps_; }
+  std::span<const uint32_t> ends() const { return ends_; }
+  std::string_view messages() const { return messages_; }
+
+ private:
+  std::vector<int64_t> timestamps_;
+  std::vector<uint32_t> ends_;
+  std::string messages_;
+  size_t max_message_ = 0;
 };
 
 struct Event {
@@ -170,15 +218,28 @@ class LogStore {
 
   // --- events ---
   using AppendDone = std::function<void(Status)>;
-  // Appends `events` (sorted by timestamp, each message within
-  // kMaxEventMessageBytes) to an existing stream. `done` runs exactly once:
-  // with success when the block is durable, else with the error (kNotFound
-  // for a missing group or stream, kIo). Nothing of a failed append is
-  // visible, before or after a restart.
-  virtual void append(std::string_view group, std::string_view stream, std::vector<InputEvent> events,
+  // Appends `events` (each message within kMaxEventMessageBytes; sorted by
+  // timestamp, else stored in stable timestamp order at the cost of a copy)
+  // to an existing stream as one block. `done` runs exactly once: with
+  // success when the block is durable, else with the error (kNotFound for a
+  // missing group or stream, kInvalidArgument for a batch over the limits,
+  // kIo). Nothing of a failed append is visible, before or after a restart.
+  //
+  // Appends are written in the order of the calls. A caller may keep
+  // several appends of one source in flight: once an append that carries a
+  // source fails with any error but kNotFound, every later one carrying the
+  // same source fails too (kFailedPrecondition, nothing written) until
+  // resumeSource(), so that no mark commits past a block that was lost. The
+  // appends of one source must go to one group.
+  virtual void append(std::string_view group, std::string_view stream, EventBatch events,
                       std::optional<SourceMark> source, AppendDone done) = 0;
+  // The same with the events one by one (packed into an EventBatch here).
+  void append(std::string_view group, std::string_view stream, const std::vector<InputEvent>& events,
+              std::optional<SourceMark> source, AppendDone done);
   // append() and wait.
-  Status appendSync(std::string_view group, std::string_view stream, std::vector<InputEvent> events,
+  Status appendSync(std::string_view group, std::string_view stream, EventBatch events,
+                    std::optional<SourceMark> source = std::nullopt);
+  Status appendSync(std::string_view group, std::string_view stream, const std::vector<InputEvent>& events,
                     std::optional<SourceMark> source = std::nullopt);
 
   // One page of events in Position order (kNotFound: no such group).
@@ -186,8 +247,11 @@ class LogStore {
 
   // The offset recorded with the last durable block of `source`, if any.
   virtual std::optional<uint64_t> sourceOffset(std::string_view source) const = 0;
-  // Forgets a source's mark (its file is gone).
+  // Forgets a source's mark (its file is gone), and its failure.
   virtual void forgetSource(std::string_view source) = 0;
+  // Accepts appends of `source` again after one failed (see append()). Call
+  // it once none of its appends is in flight.
+  virtual void resumeSource(std::string_view source) = 0;
 
   // Drops segments whose newest event is past the group's retention on the
   // clock; returns the bytes freed.

@@ -13,6 +13,7 @@
 // they are dropped meanwhile.
 #pragma once
 
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -49,6 +50,9 @@ inline auto groupNotFound() {
 }
 inline auto streamNotFound() {
   return fail(ErrorCode::kNotFound, "The specified log stream does not exist.", "ResourceNotFoundException");
+}
+inline auto earlierFailure() {
+  return fail(ErrorCode::kFailedPrecondition, "logs: an earlier append of this source failed");
 }
 
 struct Segment {
@@ -171,11 +175,13 @@ class LogStoreImpl final : public LogStore {
   Status deleteStream(std::string_view group, std::string_view stream) override;
   Result<std::vector<StreamInfo>> streams(std::string_view group) const override;
 
-  void append(std::string_view group, std::string_view stream, std::vector<InputEvent> events,
-              std::optional<SourceMark> source, AppendDone done) override;
+  using LogStore::append;
+  void append(std::string_view group, std::string_view stream, EventBatch events, std::optional<SourceMark> source,
+              AppendDone done) override;
   Result<ReadPage> read(const ReadQuery& query) const override;
   std::optional<uint64_t> sourceOffset(std::string_view source) const override;
   void forgetSource(std::string_view source) override;
+  void resumeSource(std::string_view source) override;
   uint64_t enforceRetention() override;
 
  private:
@@ -183,19 +189,21 @@ class LogStoreImpl final : public LogStore {
   struct Pending {
     std::shared_ptr<GroupState> group;
     std::shared_ptr<StreamState> stream;
-    std::vector<InputEvent> events;
+    EventBatch events;
     std::optional<SourceMark> source;
     AppendDone done;
     Status status;
     uint64_t size = 0;  // of the encoded block; 0: nothing to write
     uint64_t ingested = 0;
-    BlockRef ref;  // where the writer put it
+    bool sorted = false;  // the events' timestamps are (the writer's)
+    BlockRef ref;         // where the writer put it
   };
   // A stretch of one segment written by one batch.
   struct Run {
     std::shared_ptr<Segment> segment;
-    uint64_t start = 0;  // the segment's size before the batch
-    size_t buf_begin = 0, buf_end = 0;
+    uint64_t start = 0;                 // the segment's size before the batch
+    uint64_t bytes = 0;                 // of the run's blocks
+    size_t iov_begin = 0, iov_end = 0;  // its pieces in iov_
     std::vector<Pending*> members;
     bool synced = false;
     bool failed = false;
@@ -217,6 +225,12 @@ class LogStoreImpl final : public LogStore {
   Status writeRun(const Run& run);
   Status syncRun(const Run& run);
   void failRun(Run& run, const Error& err);
+  // Sets p's error, and stops its source (see append()) unless it is
+  // kNotFound; noteFailure() does the latter for an error p already has.
+  void failPending(Pending& p, Error err);
+  void noteFailure(const Pending& p);
+  // p's source failed earlier in this batch.
+  bool sourceFailed(const Pending& p) const;
   char* writeBuffer(size_t size);
 
   // read(): loads a candidate block into `cur` and selects its events.
@@ -232,6 +246,7 @@ class LogStoreImpl final : public LogStore {
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<GroupState>, std::less<>> groups_;
   std::unordered_map<std::string, SourceState> sources_;
+  std::unordered_set<std::string> failed_sources_;  // until resumeSource()
   std::atomic<uint64_t> next_block_seq_{1};
 
   std::mutex queue_mu_;
@@ -239,9 +254,13 @@ class LogStoreImpl final : public LogStore {
   std::vector<Pending> queue_;
   bool stopping_ = false;
   std::thread writer_;
-  // The writer's own.
+  // The writer's own. A batch's blocks are written as pieces (iov_): their
+  // heads, and whole blocks of unsorted batches, from wbuf_; the bodies of
+  // sorted ones straight from their EventBatch.
   std::unique_ptr<char[]> wbuf_;
   size_t wbuf_capacity_ = 0;
+  std::vector<iovec> iov_;
+  std::vector<std::string_view> failed_in_batch_;  // sources, until published to failed_sources_
   std::vector<uint32_t> order_;
 };
 

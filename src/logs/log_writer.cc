@@ -12,16 +12,14 @@
 
 namespace berth::logs::internal {
 
-void LogStoreImpl::append(std::string_view group, std::string_view stream, std::vector<InputEvent> events,
+void LogStoreImpl::append(std::string_view group, std::string_view stream, EventBatch events,
                           std::optional<SourceMark> source, AppendDone done) {
   Pending p;
   p.done = std::move(done);
-  uint64_t message_bytes = 0;
-  for (const InputEvent& e : events) message_bytes += e.message.size();
+  uint64_t message_bytes = events.messageBytes();
   size_t source_len = source ? source->source.size() : 0;
   uint64_t size = segment::blockSize(events.size(), message_bytes, source_len);
-  if (std::any_of(events.begin(), events.end(),
-                  [](const InputEvent& e) { return e.message.size() > kMaxEventMessageBytes; })) {
+  if (events.largestMessage() > kMaxEventMessageBytes) {
     p.status = fail(ErrorCode::kInvalidArgument, "logs: event message too large");
   } else if (events.size() > kMaxEventsPerAppend) {
     p.status = fail(ErrorCode::kInvalidArgument, "logs: too many events in one append");
@@ -84,13 +82,19 @@ char* LogStoreImpl::writeBuffer(size_t size) {
 void LogStoreImpl::writeBatch(std::vector<Pending>& batch) {
   std::lock_guard write_lock(write_mu_);
   std::vector<Pending*> work;
+  failed_in_batch_.clear();
   {
     // deleteGroup waits for write_mu_, so a group alive here stays so until
     // the batch is published.
     std::shared_lock lock(mu_);
     for (Pending& p : batch) {
-      if (!p.status || p.size == 0) continue;
-      if (p.group->deleted) {
+      if (p.status && p.source && (failed_sources_.contains(p.source->source) || sourceFailed(p)))
+        p.status = earlierFailure();
+      if (!p.status) {
+        noteFailure(p);
+      } else if (p.size == 0) {
+        continue;
+      } else if (p.group->deleted) {
         p.status = groupNotFound();
       } else if (p.stream->deleted) {
         p.status = streamNotFound();
@@ -99,7 +103,8 @@ void LogStoreImpl::writeBatch(std::vector<Pending>& batch) {
       }
     }
   }
-  if (work.empty()) return;
+  if (work.empty() && failed_in_batch_.empty()) return;
+  iov_.clear();
   int64_t now = clock_.epochMillis();
   std::stable_sort(work.begin(), work.end(), [](const Pending* a, const Pending* b) { return a->group < b->group; });
 
@@ -113,12 +118,15 @@ void LogStoreImpl::writeBatch(std::vector<Pending>& batch) {
   // One fdatasync per segment. A new segment is only created after the
   // previous one's run is synced (writeGroup), so that only a group's newest
   // segment can ever hold unsynced blocks, which is all open() checks fully.
+  // (A source's later appends that this batch holds are in the same run as
+  // its failed one: see failPending().)
   for (Run& run : runs) {
     if (run.failed || run.synced) continue;
     if (auto ok = syncRun(run); !ok) failRun(run, ok.error());
   }
 
   std::unique_lock lock(mu_);
+  for (std::string_view source : failed_in_batch_) failed_sources_.emplace(source);
   for (Pending* p : work) {
     if (!p->status) continue;
     Segment& seg = *p->ref.segment;
@@ -136,10 +144,35 @@ void LogStoreImpl::writeBatch(std::vector<Pending>& batch) {
   }
 }
 
+// The later appends of a source that failed in this batch fail as they come:
+// in the first pass, or here as the group is written. Within one group they
+// cannot commit past the failed one: a run ends (synced) before the next
+// segment's starts, so a failure found at a roll is known before anything
+// after it is written, and a failure found at the final sync fails the
+// whole last run, which holds everything of the group after it.
+void LogStoreImpl::failPending(Pending& p, Error err) {
+  p.status = std::unexpected(std::move(err));
+  noteFailure(p);
+}
+
+void LogStoreImpl::noteFailure(const Pending& p) {
+  if (p.source && p.status.error().code != ErrorCode::kNotFound && !sourceFailed(p))
+    failed_in_batch_.push_back(p.source->source);
+}
+
+bool LogStoreImpl::sourceFailed(const Pending& p) const {
+  return p.source &&
+         std::find(failed_in_batch_.begin(), failed_in_batch_.end(), p.source->source) != failed_in_batch_.end();
+}
+
 void LogStoreImpl::writeGroup(GroupState& g, std::span<Pending*> pendings, int64_t now, std::vector<Run>& runs) {
-  uint64_t total = 0;
-  for (const Pending* p : pendings) total += p->size;
-  char* buf = writeBuffer(total);
+  uint64_t staged = 0;
+  for (Pending* p : pendings) {
+    std::span<const int64_t> ts = p->events.timestamps();
+    p->sorted = std::is_sorted(ts.begin(), ts.end());
+    staged += p->sorted ? segment::blockHeadSize(p->source ? p->source->source.size() : 0) : p->size;
+  }
+  char* buf = writeBuffer(staged);
   size_t pos = 0;
   Run* run = nullptr;
   auto finish = [&](bool sync) {
@@ -151,11 +184,18 @@ void LogStoreImpl::writeGroup(GroupState& g, std::span<Pending*> pendings, int64
     }
     if (!ok) failRun(*run, ok.error());
   };
+  auto piece = [&](const void* data, size_t size) {
+    iov_.push_back(iovec{const_cast<void*>(data), size});  // NOLINT: pwritev only reads
+  };
 
   for (size_t k = 0; k < pendings.size(); ++k) {
     Pending* p = pendings[k];
+    if (sourceFailed(*p)) {
+      failPending(*p, earlierFailure().error());
+      continue;
+    }
     std::shared_ptr<Segment> seg = run != nullptr ? run->segment : g.active;
-    uint64_t end = run != nullptr ? run->start + (run->buf_end - run->buf_begin) : seg ? seg->size : 0;
+    uint64_t end = run != nullptr ? run->start + run->bytes : seg ? seg->size : 0;
     bool roll = !seg || (end > 0 && end + p->size > options_.segment_bytes) ||
                 (seg->size > 0 && now - seg->first_ingestion >= options_.segment_span.count());
     if (roll) {
@@ -165,35 +205,49 @@ void LogStoreImpl::writeGroup(GroupState& g, std::span<Pending*> pendings, int64
       if (!created) {
         // Fail the rest of the group too: their offsets would be computed
         // from segment sizes this batch has not published yet.
-        for (Pending* rest : pendings.subspan(k)) rest->status = std::unexpected(created.error());
+        for (Pending* rest : pendings.subspan(k)) failPending(*rest, created.error());
         return;
       }
       seg = std::move(*created);
       end = 0;
     }
     if (run == nullptr) {
-      runs.push_back(Run{seg, end, pos, pos, {}, false, false});
+      runs.push_back(Run{seg, end, 0, iov_.size(), iov_.size(), {}, false, false});
       run = &runs.back();
     }
-    // Events arrive sorted; a batch that is not gets a stable order.
-    std::span<const InputEvent> events(p->events);
-    order_.clear();
-    if (!std::is_sorted(events.begin(), events.end(),
-                        [](const InputEvent& a, const InputEvent& b) { return a.timestamp < b.timestamp; })) {
-      order_.resize(events.size());
-      for (uint32_t i = 0; i < order_.size(); ++i) order_[i] = i;
-      std::stable_sort(order_.begin(), order_.end(),
-                       [&](uint32_t a, uint32_t b) { return events[a].timestamp < events[b].timestamp; });
-    }
+    const EventBatch& events = p->events;
     segment::BlockHeader h;
     h.stream_id = p->stream->id;
     h.seq = next_block_seq_.fetch_add(1);
     h.ingestion_time = now;
     h.source_offset = p->source ? p->source->offset : 0;
     std::string_view source = p->source ? std::string_view(p->source->source) : std::string_view();
-    segment::encodeBlock(buf + pos, h, events, order_, source);
-    int64_t min_ts = events.empty() ? 0 : events[order_.empty() ? 0 : order_.front()].timestamp;
-    int64_t max_ts = events.empty() ? 0 : events[order_.empty() ? events.size() - 1 : order_.back()].timestamp;
+    int64_t min_ts = 0, max_ts = 0;
+    if (p->sorted) {
+      // Written from the batch as it is: no copy of the events.
+      size_t head = segment::blockHeadSize(source.size());
+      segment::encodeHead(buf + pos, h, events, source);
+      piece(buf + pos, head);
+      piece(events.timestamps().data(), events.timestamps().size_bytes());
+      piece(events.ends().data(), events.ends().size_bytes());
+      piece(events.messages().data(), events.messages().size());
+      pos += head;
+      if (!events.empty()) {
+        min_ts = events.timestamps().front();
+        max_ts = events.timestamps().back();
+      }
+    } else {
+      // A stable timestamp order, encoded into the buffer.
+      order_.resize(events.size());
+      for (uint32_t i = 0; i < order_.size(); ++i) order_[i] = i;
+      std::stable_sort(order_.begin(), order_.end(),
+                       [&](uint32_t a, uint32_t b) { return events.timestamp(a) < events.timestamp(b); });
+      segment::encodeBlock(buf + pos, h, events, order_, source);
+      piece(buf + pos, p->size);
+      pos += p->size;
+      min_ts = events.timestamp(order_.front());
+      max_ts = events.timestamp(order_.back());
+    }
     p->ref = BlockRef{seg.get(),
                       end,
                       h.seq,
@@ -202,8 +256,8 @@ void LogStoreImpl::writeGroup(GroupState& g, std::span<Pending*> pendings, int64
                       now,
                       static_cast<uint32_t>(p->size),
                       static_cast<uint32_t>(events.size())};
-    pos += p->size;
-    run->buf_end = pos;
+    run->bytes += p->size;
+    run->iov_end = iov_.size();
     run->members.push_back(p);
   }
   finish(/*sync=*/false);
@@ -233,7 +287,7 @@ Result<std::shared_ptr<Segment>> LogStoreImpl::createSegment(GroupState& g) {
 
 Status LogStoreImpl::writeRun(const Run& run) {
   if (int err = injected("write")) return failErrno("write " + run.segment->path, err);
-  return segment::writeAt(run.segment->fd, std::string_view(wbuf_.get() + run.buf_begin, run.buf_end - run.buf_begin),
+  return segment::writeAt(run.segment->fd, std::span(iov_).subspan(run.iov_begin, run.iov_end - run.iov_begin),
                           run.start, run.segment->path);
 }
 
@@ -250,7 +304,7 @@ Status LogStoreImpl::syncRun(const Run& run) {
 void LogStoreImpl::failRun(Run& run, const Error& err) {
   run.failed = true;
   static_cast<void>(::ftruncate(run.segment->fd, static_cast<off_t>(run.start)));
-  for (Pending* p : run.members) p->status = std::unexpected(err);
+  for (Pending* p : run.members) failPending(*p, err);
 }
 
 }  // namespace berth::logs::internal

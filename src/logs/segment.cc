@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 namespace berth::logs::segment {
@@ -73,29 +74,16 @@ uint64_t blockSize(size_t count, uint64_t message_bytes, size_t source_len) {
   return kHeaderBytes + sourcePadded(source_len) + 12 * uint64_t{count} + message_bytes;
 }
 
-void encodeBlock(char* out, BlockHeader h, std::span<const InputEvent> events, std::span<const uint32_t> order,
-                 std::string_view source) {
-  auto event = [&](size_t i) -> const InputEvent& { return order.empty() ? events[i] : events[order[i]]; };
-  size_t n = events.size();
-  h.count = static_cast<uint32_t>(n);
+uint64_t blockHeadSize(size_t source_len) { return tablesOffset(static_cast<uint32_t>(source_len)); }
+
+namespace {
+
+// Fills the fixed header and the source id; the checksum is left to the caller.
+void encodeFixed(char* out, BlockHeader& h, size_t count, uint64_t message_bytes, std::string_view source) {
+  h.count = static_cast<uint32_t>(count);
   h.source_len = static_cast<uint32_t>(source.size());
-  h.min_ts = n == 0 ? 0 : event(0).timestamp;
-  h.max_ts = n == 0 ? 0 : event(n - 1).timestamp;
-
+  h.length = static_cast<uint32_t>(blockSize(count, message_bytes, source.size()));
   uint64_t tables = tablesOffset(h.source_len);
-  char* ts = out + tables;
-  char* ends = ts + 8 * n;
-  char* msgs = ends + 4 * n;
-  uint32_t end = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const InputEvent& e = event(i);
-    store<int64_t>(ts + 8 * i, e.timestamp);
-    std::memcpy(msgs + end, e.message.data(), e.message.size());
-    end += static_cast<uint32_t>(e.message.size());
-    store<uint32_t>(ends + 4 * i, end);
-  }
-  h.length = static_cast<uint32_t>(msgs + end - out);
-
   store<uint32_t>(out + 0, kBlockMagic);
   store<uint16_t>(out + 4, kBlockVersion);
   store<uint16_t>(out + 6, static_cast<uint16_t>(kHeaderBytes));
@@ -110,7 +98,47 @@ void encodeBlock(char* out, BlockHeader h, std::span<const InputEvent> events, s
   store<uint32_t>(out + 68, h.source_len);
   if (!source.empty()) std::memcpy(out + kHeaderBytes, source.data(), source.size());
   std::memset(out + kHeaderBytes + source.size(), 0, tables - kHeaderBytes - source.size());
+}
+
+uint32_t crcMore(uint32_t crc, const void* p, size_t n) {
+  if (n == 0) return crc;  // an empty vector's data() may be null, and crc32_z(crc, null, 0) is 0
+  return static_cast<uint32_t>(::crc32_z(crc, static_cast<const Bytef*>(p), n));
+}
+
+}  // namespace
+
+void encodeBlock(char* out, BlockHeader h, const EventBatch& events, std::span<const uint32_t> order,
+                 std::string_view source) {
+  auto index = [&](size_t i) { return order.empty() ? i : order[i]; };
+  size_t n = events.size();
+  h.min_ts = n == 0 ? 0 : events.timestamp(index(0));
+  h.max_ts = n == 0 ? 0 : events.timestamp(index(n - 1));
+  encodeFixed(out, h, n, events.messageBytes(), source);
+
+  char* ts = out + tablesOffset(h.source_len);
+  char* ends = ts + 8 * n;
+  char* msgs = ends + 4 * n;
+  uint32_t end = 0;
+  for (size_t i = 0; i < n; ++i) {
+    std::string_view m = events.message(index(i));
+    store<int64_t>(ts + 8 * i, events.timestamp(index(i)));
+    std::memcpy(msgs + end, m.data(), m.size());
+    end += static_cast<uint32_t>(m.size());
+    store<uint32_t>(ends + 4 * i, end);
+  }
   store<uint32_t>(out + 12, crcOf(out + 16, h.length - 16));
+}
+
+void encodeHead(char* out, BlockHeader h, const EventBatch& events, std::string_view source) {
+  size_t n = events.size();
+  h.min_ts = n == 0 ? 0 : events.timestamps().front();
+  h.max_ts = n == 0 ? 0 : events.timestamps().back();
+  encodeFixed(out, h, n, events.messageBytes(), source);
+  uint32_t crc = crcOf(out + 16, tablesOffset(h.source_len) - 16);
+  crc = crcMore(crc, events.timestamps().data(), events.timestamps().size_bytes());
+  crc = crcMore(crc, events.ends().data(), events.ends().size_bytes());
+  crc = crcMore(crc, events.messages().data(), events.messages().size());
+  store<uint32_t>(out + 12, crc);
 }
 
 bool parseHeader(const char* p, BlockHeader& h) {
@@ -197,6 +225,32 @@ Status writeAt(int fd, std::string_view data, uint64_t offset, std::string_view 
     }
     data.remove_prefix(static_cast<size_t>(n));
     offset += static_cast<uint64_t>(n);
+  }
+  return {};
+}
+
+Status writeAt(int fd, std::span<iovec> pieces, uint64_t offset, std::string_view what) {
+  while (!pieces.empty()) {
+    if (pieces.front().iov_len == 0) {
+      pieces = pieces.subspan(1);
+      continue;
+    }
+    int count = static_cast<int>(std::min<size_t>(pieces.size(), IOV_MAX));
+    ssize_t n = ::pwritev(fd, pieces.data(), count, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return failErrno("write " + std::string(what), errno);
+    }
+    offset += static_cast<uint64_t>(n);
+    // Drop what was written; a piece written in part keeps its rest.
+    auto done = static_cast<size_t>(n);
+    while (done > 0) {
+      size_t take = std::min(done, pieces.front().iov_len);
+      pieces.front().iov_base = static_cast<char*>(pieces.front().iov_base) + take;
+      pieces.front().iov_len -= take;
+      done -= take;
+      if (pieces.front().iov_len == 0) pieces = pieces.subspan(1);
+    }
   }
   return {};
 }

@@ -27,6 +27,8 @@
 // binary search over the end offsets.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -64,12 +66,21 @@ struct BlockHeader {
 // Bytes of a block of `count` events whose messages total `message_bytes`.
 uint64_t blockSize(size_t count, uint64_t message_bytes, size_t source_len);
 
+// Bytes of a block before its event tables: the header and the source id.
+uint64_t blockHeadSize(size_t source_len);
+
 // Encodes a block into `out`, which has blockSize() bytes. `order` lists the
 // indices of `events` in timestamp order, or is empty when `events` already
 // are. Fills length, min/max timestamp, count, source length and checksum;
 // takes stream id, sequence, ingestion time and source offset from `header`.
-void encodeBlock(char* out, BlockHeader header, std::span<const InputEvent> events, std::span<const uint32_t> order,
+void encodeBlock(char* out, BlockHeader header, const EventBatch& events, std::span<const uint32_t> order,
                  std::string_view source);
+
+// The same for `events` whose timestamps are sorted, without copying them:
+// encodes only the head of the block into `out` (blockHeadSize() bytes),
+// checksum included. The block is the head followed by events.timestamps(),
+// events.ends() and events.messages(), as they are in memory.
+void encodeHead(char* out, BlockHeader header, const EventBatch& events, std::string_view source);
 
 // Parses and sanity-checks the fixed header at `p` (kHeaderBytes readable).
 // False when it is not a block header this code can read.
@@ -114,6 +125,9 @@ class BlockView {
 Status readAt(int fd, char* out, size_t size, uint64_t offset, std::string_view what);
 // Writes all of `data` at `offset`.
 Status writeAt(int fd, std::string_view data, uint64_t offset, std::string_view what);
+// Writes all of the pieces, back to back, at `offset` (pwritev; any number
+// of pieces, empty ones included). `pieces` is changed on the way.
+Status writeAt(int fd, std::span<iovec> pieces, uint64_t offset, std::string_view what);
 // fsync of a directory, so that entries created or removed in it persist.
 Status syncDir(const std::string& dir);
 

@@ -87,9 +87,10 @@ std::optional<int64_t> parseTimeMillis(std::string_view s) {
   return seconds * 1000 + millis;
 }
 
-// Replaces every byte that is not part of a valid UTF-8 sequence with U+FFFD
-// (what CloudWatch stores, and what Go's decoder yields byte by byte).
-std::string toValidUtf8(std::string text) {
+// `text` with every byte that is not part of a valid UTF-8 sequence replaced
+// by U+FFFD (what CloudWatch stores, and what Go's decoder yields byte by
+// byte): `text` itself when it is valid, else the fixed copy in `scratch`.
+std::string_view validUtf8(std::string_view text, std::string& scratch) {
   auto valid_len = [&](size_t i) -> size_t {
     auto b = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
     unsigned char c = b(i);
@@ -116,27 +117,38 @@ std::string toValidUtf8(std::string text) {
     return n;
   };
   size_t i = 0;
-  while (i < text.size()) {  // fast path: usually all valid
+  while (i < text.size()) {  // fast path: usually all valid, mostly ASCII
+    uint64_t word;
+    if (i + 8 <= text.size() && (std::memcpy(&word, text.data() + i, 8), (word & 0x8080808080808080u) == 0)) {
+      i += 8;
+      continue;
+    }
     size_t n = valid_len(i);
     if (n == 0) break;
     i += n;
   }
   if (i == text.size()) return text;
-  std::string out = text.substr(0, i);
+  scratch.assign(text.substr(0, i));
   while (i < text.size()) {
     size_t n = valid_len(i);
     if (n == 0) {
-      out += "\xEF\xBF\xBD";
+      scratch += "\xEF\xBF\xBD";
       ++i;
     } else {
-      out.append(text, i, n);
+      scratch.append(text.substr(i, n));
       i += n;
     }
   }
-  return out;
+  return scratch;
 }
 
-size_t eventBytes(const logs::InputEvent& e) { return e.message.size() + logs::kEventOverheadBytes; }
+// Where the event that starts at `pos` of a line ends: at most
+// kMaxEventMessageBytes further, never inside a UTF-8 sequence.
+size_t eventEnd(std::string_view text, size_t pos) {
+  size_t len = std::min(logs::kMaxEventMessageBytes, text.size() - pos);
+  while (pos + len < text.size() && len > 0 && (static_cast<unsigned char>(text[pos + len]) & 0xC0) == 0x80) --len;
+  return pos + len;
+}
 
 }  // namespace
 
@@ -144,10 +156,11 @@ std::string sourceId(std::string_view task_id, std::string_view container) {
   return std::string(task_id) + "/" + std::string(container);
 }
 
-// A run of records of one stream that becomes one or more events.
-struct AwslogsDriver::Line {
-  std::vector<logs::InputEvent> events;
-  uint64_t end = 0;  // file offset just past its last record
+// Finished lines of one stream, packed for one append. A line (a run of
+// records of one stream) becomes one or more events, all in one batch.
+struct AwslogsDriver::Batch {
+  logs::EventBatch events;
+  uint64_t end = 0;  // file offset just past the last record of its last line
   size_t bytes = 0;  // message bytes + overhead
 };
 
@@ -159,10 +172,12 @@ struct AwslogsDriver::Stream {
   uint64_t open_start = 0, open_end = 0;
   int64_t open_time = 0;
   std::string open_text;
-  std::deque<Line> ready;  // finished lines, not yet sent
+  std::deque<Batch> ready;  // finished lines, not yet sent; all batches but the last are full
   size_t ready_bytes = 0, ready_events = 0;
   SteadyTime ready_since{};
-  bool in_flight = false;
+  // Of the last batch sent: what the next one reserves.
+  size_t last_batch_events = 0, last_batch_bytes = 0;
+  int in_flight = 0;  // appends
 };
 
 struct AwslogsDriver::Source {
@@ -175,6 +190,9 @@ struct AwslogsDriver::Source {
   std::string carry;    // bytes read past `parsed`, no '\n' among them
   Stream streams[2];
   int64_t last_time = 0;  // for a record whose time does not parse
+  // The last time that parsed: the records of one read of the monitor share it.
+  std::string time_text;
+  int64_t time_ms = 0;
   bool finishing = false;
   bool eof = false;  // finishing and the final EOF was reached
   std::vector<std::function<void()>> done;
@@ -184,7 +202,7 @@ struct AwslogsDriver::Source {
   bool warned_drop = false, warned_lost = false;
   AwslogsStats stats;
 
-  bool inFlight() const { return streams[0].in_flight || streams[1].in_flight; }
+  bool inFlight() const { return streams[0].in_flight > 0 || streams[1].in_flight > 0; }
   size_t readyBytes() const { return streams[0].ready_bytes + streams[1].ready_bytes; }
 };
 
@@ -373,7 +391,7 @@ std::optional<SteadyTime> AwslogsDriver::nextDeadline(const Source& s) const {
   if (s.failed) return std::nullopt;
   std::optional<SteadyTime> next;
   for (const Stream& st : s.streams)
-    if (!st.ready.empty() && !st.in_flight) {
+    if (!st.ready.empty() && st.in_flight == 0) {
       SteadyTime due = st.ready_since + options_.flush_interval;
       next = next ? std::min(*next, due) : due;
     }
@@ -513,15 +531,27 @@ bool AwslogsDriver::readChunk(Source& s) {
 }
 
 void AwslogsDriver::consumeLine(Source& s, uint64_t start, uint64_t end, std::string_view line) {
-  runtime::LogRecord r;
+  runtime::LogRecordView r;
   if (!runtime::parseLogRecord(line, r)) {
     ++s.stats.malformed_lines;
     return;
   }
   Stream& st = s.streams[r.stream == "stderr" ? kStderr : kStdout];
   if (start < st.skip_below) return;  // committed before
-  int64_t time = parseTimeMillis(r.time).value_or(s.last_time);
-  s.last_time = time;
+  if (r.time != s.time_text) {
+    if (auto ms = parseTimeMillis(r.time)) {
+      s.time_text.assign(r.time);
+      s.time_ms = *ms;
+      s.last_time = *ms;
+    }
+  } else {
+    s.last_time = s.time_ms;
+  }
+  int64_t time = s.last_time;
+  if (!st.open && !r.partial) {
+    addLine(st, time, r.text, end);  // a line in one record, as most are: no copy but into the batch
+    return;
+  }
   if (st.open && st.open_text.size() + r.text.size() > kMaxLineBytes) closeLine(st);
   if (!st.open) {
     st.open = true;
@@ -536,25 +566,37 @@ void AwslogsDriver::consumeLine(Source& s, uint64_t start, uint64_t end, std::st
 
 void AwslogsDriver::closeLine(Stream& st) {
   st.open = false;
-  std::string text = toValidUtf8(std::move(st.open_text));
+  addLine(st, st.open_time, st.open_text, st.open_end);
   st.open_text.clear();
+}
+
+void AwslogsDriver::addLine(Stream& st, int64_t time, std::string_view raw, uint64_t end) {
+  std::string_view text = validUtf8(raw, utf8_scratch_);
   if (text.empty()) return;
-  Line line;
-  line.end = st.open_end;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t len = std::min(logs::kMaxEventMessageBytes, text.size() - pos);
-    // Never cut inside a UTF-8 sequence.
-    while (pos + len < text.size() && len > 0 && (static_cast<unsigned char>(text[pos + len]) & 0xC0) == 0x80) --len;
-    logs::InputEvent e{st.open_time, text.substr(pos, len)};
-    line.bytes += eventBytes(e);
-    line.events.push_back(std::move(e));
-    pos += len;
-  }
+  size_t count = 0;
+  for (size_t pos = 0; pos < text.size(); pos = eventEnd(text, pos)) ++count;
+  size_t bytes = text.size() + count * logs::kEventOverheadBytes;
   if (st.ready.empty()) st.ready_since = std::chrono::steady_clock::now();
-  st.ready_bytes += line.bytes;
-  st.ready_events += line.events.size();
-  st.ready.push_back(std::move(line));
+  if (st.ready.empty() ||
+      (!st.ready.back().events.empty() && (st.ready.back().bytes + bytes > options_.batch_bytes ||
+                                           st.ready.back().events.size() + count > options_.batch_events))) {
+    // Room for as much as the batch before it held (a busy stream fills
+    // every batch), so that it grows without copies.
+    size_t events = st.ready.empty() ? st.last_batch_events : st.ready.back().events.size();
+    size_t message_bytes = st.ready.empty() ? st.last_batch_bytes : st.ready.back().events.messageBytes();
+    st.ready.emplace_back().events.reserve(std::min(options_.batch_events, events + events / 8),
+                                           std::min(options_.batch_bytes, message_bytes + message_bytes / 8));
+  }
+  Batch& batch = st.ready.back();
+  for (size_t pos = 0; pos < text.size();) {
+    size_t next = eventEnd(text, pos);
+    batch.events.add(time, text.substr(pos, next - pos));
+    pos = next;
+  }
+  batch.end = end;
+  batch.bytes += bytes;
+  st.ready_bytes += bytes;
+  st.ready_events += count;
 }
 
 // Non-blocking mode: keeps at most max-buffer-size unread.
@@ -602,53 +644,55 @@ void AwslogsDriver::skipBacklog(Source& s) {
 }
 
 void AwslogsDriver::flushReady(Source& s, SteadyTime now) {
+  if (s.failed) return;
   for (int k : {kStdout, kStderr}) {
     Stream& st = s.streams[k];
-    if (st.in_flight || s.failed) continue;
     if (st.ready.empty()) {
       // A quiet stream's mark would stay far behind the other's, and a
       // restart re-scan everything since: move it with a mark-only append.
-      if (!st.open && s.parsed > st.committed + kMaxMarkLag) submit(s, k);
+      if (st.in_flight == 0 && !st.open && s.parsed > st.committed + kMaxMarkLag) submit(s, k);
       continue;
     }
-    bool full = st.ready_bytes >= options_.batch_bytes || st.ready_events >= options_.batch_events;
-    if (full || s.finishing || now >= st.ready_since + options_.flush_interval) submit(s, k);
+    // Full batches go as long as fewer than appends_in_flight are; the
+    // last, partial one waits for the stream's appends to land (so that it
+    // fills meanwhile), or for flush_interval.
+    while (!st.ready.empty() && st.in_flight < options_.appends_in_flight) {
+      bool full =
+          st.ready.size() > 1 || st.ready_bytes >= options_.batch_bytes || st.ready_events >= options_.batch_events;
+      bool due = s.finishing || now >= st.ready_since + options_.flush_interval;
+      if (!full && !(due && st.in_flight == 0)) break;
+      submit(s, k);
+    }
   }
 }
 
 void AwslogsDriver::submit(Source& s, int k) {
   Stream& st = s.streams[k];
-  std::vector<logs::InputEvent> batch;
-  size_t bytes = 0;
-  uint64_t end = 0;
-  while (!st.ready.empty()) {
-    Line& line = st.ready.front();
-    if (!batch.empty() &&
-        (bytes + line.bytes > options_.batch_bytes || batch.size() + line.events.size() > options_.batch_events))
-      break;
-    bytes += line.bytes;
-    end = line.end;
-    st.ready_bytes -= line.bytes;
-    st.ready_events -= line.events.size();
-    for (auto& e : line.events) batch.push_back(std::move(e));
+  Batch batch;  // none ready: a mark-only append
+  if (!st.ready.empty()) {
+    batch = std::move(st.ready.front());
     st.ready.pop_front();
+    st.ready_bytes -= batch.bytes;
+    st.ready_events -= batch.events.size();
+    st.last_batch_events = batch.events.size();
+    st.last_batch_bytes = batch.events.messageBytes();
   }
   // Every record of this stream below the mark is in this batch or an
   // earlier one: past the last line taken, or, when all were taken, up to
   // where parsing got (minus an open line, which will be re-read).
+  uint64_t end = batch.end;
   uint64_t mark = end;
   if (st.ready.empty()) mark = st.open ? st.open_start : s.parsed;
   mark = std::max({mark, end, st.committed});
   if (!st.ready.empty()) st.ready_since = std::chrono::steady_clock::now();
-  std::stable_sort(batch.begin(), batch.end(), [](const auto& a, const auto& b) { return a.timestamp < b.timestamp; });
-  size_t count = batch.size();
-  uint64_t message_bytes = bytes - count * logs::kEventOverheadBytes;
-  st.in_flight = true;
+  size_t count = batch.events.size();
+  uint64_t message_bytes = batch.events.messageBytes();
+  ++st.in_flight;
   {
     std::lock_guard lock(mu_);
     ++appends_in_flight_;
   }
-  store_.append(s.config.group, s.config.stream, std::move(batch), logs::SourceMark{markOf(s.id, k), mark},
+  store_.append(s.config.group, s.config.stream, std::move(batch.events), logs::SourceMark{markOf(s.id, k), mark},
                 [this, id = s.id, k, mark, count, message_bytes](Status status) {
                   std::lock_guard lock(mu_);
                   queue_.push_back([this, id, k, mark, count, message_bytes, status] {
@@ -670,7 +714,7 @@ void AwslogsDriver::onAppended(const std::string& id, int k, uint64_t mark, size
   }
   Source& s = *it->second;
   Stream& st = s.streams[k];
-  st.in_flight = false;
+  --st.in_flight;
   runnable_.insert(id);
   if (status) {
     st.committed = std::max(st.committed, mark);
@@ -690,6 +734,10 @@ void AwslogsDriver::onAppended(const std::string& id, int k, uint64_t mark, size
         fmt::print(stderr, "berthd: awslogs: {}: log group {} or stream {} is gone; dropping its events: {}\n", id,
                    s.config.group, s.config.stream, status.error().message);
       }
+    } else if (s.failed) {
+      // An append after the one that failed: it failed with it, or the
+      // store refused it for that (kFailedPrecondition, LogStore::append).
+      // The rewind re-reads it; one failure counts once.
     } else {
       fmt::print(stderr, "berthd: awslogs: {}: append to {} failed (retrying from the last durable line): {}\n", id,
                  s.config.group, status.error().message);
@@ -705,6 +753,7 @@ void AwslogsDriver::onAppended(const std::string& id, int k, uint64_t mark, size
 // After a failed append: forget everything not durable and read it again.
 void AwslogsDriver::rewind(Source& s) {
   s.failed = false;
+  for (int k : {kStdout, kStderr}) store_.resumeSource(markOf(s.id, k));
   for (Stream& st : s.streams) {
     st.skip_below = st.committed;
     st.open = false;

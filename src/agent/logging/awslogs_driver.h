@@ -27,20 +27,26 @@
 //
 // Batches: up to `batch_bytes` (message bytes + 26 per event) or
 // `batch_events`, sent once full or once events have waited
-// `flush_interval`. At most one append per stream is in flight (two per
-// source); meanwhile the driver reads ahead at most one batch. In blocking
-// mode the log file is the buffer and nothing is dropped. In non-blocking
-// mode, when the unread part of the file (size - parsed offset) exceeds
-// max-buffer-size, the driver skips forward to the first record boundary
-// that leaves at most max-buffer-size unread, counts the lines skipped
-// (stats()) and warns once per source on stderr.
+// `flush_interval`. Up to `appends_in_flight` full batches per stream are
+// in flight (the store commits them in order, and fails the later ones of
+// a stream whose earlier one failed, so the marks stay exact); a partial
+// batch waits until none is. Meanwhile the driver reads ahead at most one
+// batch. A line of one record (most are) is copied once, from the read
+// buffer into its batch, which the store writes as it is
+// (logs::EventBatch). In blocking mode the log file is the buffer and
+// nothing is dropped. In non-blocking mode, when the unread part of the
+// file (size - parsed offset) exceeds max-buffer-size, the driver skips
+// forward to the first record boundary that leaves at most max-buffer-size
+// unread, counts the lines skipped (stats()) and warns once per source on
+// stderr.
 //
 // Errors. An append the store refuses with kNotFound (group or stream
 // deleted meanwhile) is dropped, counted and warned about once, as the
 // shim logger does. Any other error stops the source until its in-flight
-// append ends, rewinds it to its durable marks and retries after
-// `retry_after`; a finishing source gives up after kMaxFinishAttempts
-// failures in a row.
+// appends end (the later ones of the failed stream fail with it, uncounted
+// as failures), rewinds it to its durable marks, resumes its marks in the
+// store and retries after `retry_after`; a finishing source gives up after
+// kMaxFinishAttempts failures in a row.
 //
 // Threads. One driver thread owns every source: epoll over an inotify fd
 // (IN_MODIFY on each file) and an eventfd, plus a sweep every
@@ -86,6 +92,9 @@ struct AwslogsDriverOptions {
   std::chrono::milliseconds retry_after{1000};
   size_t batch_bytes = 1048576;  // PutLogEvents' limit
   size_t batch_events = 10000;
+  // Full batches of one stream in flight at once, so that the store's
+  // group commit can take several per fdatasync.
+  int appends_in_flight = 3;
 };
 
 struct AwslogsStats {
@@ -142,7 +151,7 @@ class AwslogsDriver {
   std::optional<AwslogsStats> stats(const std::string& source) const;
 
  private:
-  struct Line;
+  struct Batch;
   struct Stream;
   struct Source;
 
@@ -160,6 +169,7 @@ class AwslogsDriver {
   bool readChunk(Source& s);
   void consumeLine(Source& s, uint64_t start, uint64_t end, std::string_view line);
   void closeLine(Stream& st);
+  void addLine(Stream& st, int64_t time, std::string_view text, uint64_t end);
   void skipBacklog(Source& s);
   void flushReady(Source& s, std::chrono::steady_clock::time_point now);
   void submit(Source& s, int stream);
@@ -189,6 +199,7 @@ class AwslogsDriver {
   std::set<std::string> runnable_;
   std::set<std::string> forgetting_;  // forgotten with an append in flight
   std::string read_buf_;
+  std::string utf8_scratch_;
   std::chrono::steady_clock::time_point next_sweep_;
 };
 

@@ -31,7 +31,7 @@ void appendLogRecords(std::string& out, std::string_view stream, std::string_vie
   }
 }
 
-bool parseLogRecord(std::string_view line, LogRecord& out) {
+bool parseLogRecord(std::string_view line, LogRecordView& out) {
   size_t a = line.find(' ');
   if (a == std::string_view::npos) return false;
   size_t b = line.find(' ', a + 1);
@@ -39,10 +39,20 @@ bool parseLogRecord(std::string_view line, LogRecord& out) {
   char tag = line[b + 1];
   if (tag != 'F' && tag != 'P') return false;
   if (b + 2 < line.size() && line[b + 2] != ' ') return false;
-  out.time = std::string(line.substr(0, a));
-  out.stream = std::string(line.substr(a + 1, b - a - 1));
+  out.time = line.substr(0, a);
+  out.stream = line.substr(a + 1, b - a - 1);
   out.partial = tag == 'P';
-  out.text = b + 3 <= line.size() ? std::string(line.substr(b + 3)) : std::string();
+  out.text = b + 3 <= line.size() ? line.substr(b + 3) : std::string_view();
+  return true;
+}
+
+bool parseLogRecord(std::string_view line, LogRecord& out) {
+  LogRecordView v;
+  if (!parseLogRecord(line, v)) return false;
+  out.time = std::string(v.time);
+  out.stream = std::string(v.stream);
+  out.partial = v.partial;
+  out.text = std::string(v.text);
   return true;
 }
 

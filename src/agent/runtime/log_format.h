@@ -27,4 +27,13 @@ struct LogRecord {
 // Parses one line (without its '\n'); false when malformed.
 bool parseLogRecord(std::string_view line, LogRecord& out);
 
+// The same without copies: the views borrow `line`.
+struct LogRecordView {
+  std::string_view time;
+  std::string_view stream;
+  bool partial = false;
+  std::string_view text;
+};
+bool parseLogRecord(std::string_view line, LogRecordView& out);
+
 }  // namespace berth::agent::runtime

@@ -375,7 +375,11 @@ void LogsApi::putLogEvents(const AwsCall& call, AwsDone done) {
 
   // The whole batch is checked before anything is stored: a bad batch is
   // refused as a whole.
-  std::vector<logs::InputEvent> batch;
+  struct Item {
+    int64_t timestamp;
+    std::string_view message;  // in call.input
+  };
+  std::vector<Item> batch;
   batch.reserve(events->size());
   size_t bytes = 0;
   int64_t prev = INT64_MIN;
@@ -390,7 +394,7 @@ void LogsApi::putLogEvents(const AwsCall& call, AwsDone done) {
     if (size > kMaxEventBytes)
       return done(invalid(fmt::format("Log event too large: {} bytes exceeds limit of {}", size, kMaxEventBytes)));
     bytes += size;
-    batch.push_back(logs::InputEvent{ts, std::string(msg)});
+    batch.push_back(Item{ts, msg});
   }
   if (bytes > kMaxBatchBytes)
     return done(invalid(fmt::format("Upload too large: {} bytes exceeds limit of {}", bytes, kMaxBatchBytes)));
@@ -421,8 +425,9 @@ void LogsApi::putLogEvents(const AwsCall& call, AwsDone done) {
   if (!rejected.empty()) reply["rejectedLogEventsInfo"] = std::move(rejected);
   if (first == end) return done(AwsReply(std::move(reply)));
 
-  std::vector<logs::InputEvent> accepted(std::make_move_iterator(batch.begin() + static_cast<ptrdiff_t>(first)),
-                                         std::make_move_iterator(batch.begin() + static_cast<ptrdiff_t>(end)));
+  logs::EventBatch accepted;
+  accepted.reserve(end - first, bytes);
+  for (size_t i = first; i < end; ++i) accepted.add(batch[i].timestamp, batch[i].message);
   store_.append(group, stream, std::move(accepted), std::nullopt,
                 [done = std::move(done), reply = std::move(reply)](Status s) mutable {
                   if (!s) return done(std::unexpected(storeError(std::move(s).error(), true)));

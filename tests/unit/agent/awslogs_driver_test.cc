@@ -370,6 +370,32 @@ TEST_F(AwslogsDriverTest, AFailedAppendIsRetriedFromTheDurableMark) {
   EXPECT_GE(driver_->stats(kSource)->append_errors, 1u);
 }
 
+TEST_F(AwslogsDriverTest, AFailureAmongSeveralAppendsInFlightLosesAndRepeatsNothing) {
+  // Small batches, several in flight per stream; two writes fail along the way.
+  std::atomic<int> writes{0};
+  fault_ = [&](std::string_view op) {
+    if (op != "write") return 0;
+    int n = ++writes;
+    return n == 3 || n == 9 ? EIO : 0;
+  };
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += record(i, i % 5 ? "stdout" : "stderr", false, fmt::format("line {}", i));
+  write(text);
+  AwslogsDriverOptions o = fastOptions();
+  o.batch_bytes = 400;
+  o.appends_in_flight = 3;
+  startDriver(o);
+  driver_->watch(kSource, file_, config());
+  ASSERT_TRUE(finishAndWait());
+  std::vector<std::string> got = messages();
+  ASSERT_EQ(got.size(), 400u);
+  for (int i = 0; i < 400; ++i) EXPECT_EQ(got[i], fmt::format("line {}", i));
+  auto stats = driver_->stats(kSource);
+  EXPECT_GE(stats->append_errors, 2u);
+  EXPECT_EQ(stats->events, 400u);
+  EXPECT_EQ(stats->stdout_offset, std::filesystem::file_size(file_));
+}
+
 TEST_F(AwslogsDriverTest, FinishGivesUpAfterRepeatedFailures) {
   fault_ = [](std::string_view op) { return op == "write" ? EIO : 0; };
   write(record(0, "stdout", false, "doomed"));

@@ -20,6 +20,7 @@
 #include <tuple>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace berth::logs {
@@ -429,7 +430,7 @@ TEST_F(LogStoreTest, ReopenKeepsEventsStatsAndSourceMarks) {
                   SourceMark{i % 2 ? "/logs/a" : "/logs/b", uint64_t(100 * (i + 1))}));
     clock_.advance(milliseconds(10));
   }
-  ASSERT_OK(store_->appendSync("g", "s", {}, SourceMark{"/logs/c", 7}));  // progress without events
+  ASSERT_OK(store_->appendSync("g", "s", EventBatch{}, SourceMark{"/logs/c", 7}));  // progress without events
   EXPECT_GT(segmentFiles().size(), 3u);
   auto before = readAll(ReadQuery{.group = "g"});
   auto streams_before = store_->streams("g");
@@ -753,28 +754,156 @@ TEST_F(LogStoreTest, FailedWritesLeaveNothingVisible) {
       fail_op = op;
       fail_errno = EIO;
     }
+    std::vector<std::string> before = messagesOf(readAll(ReadQuery{.group = "g"}));
     auto s = put("g", "s", {2}, op, SourceMark{"/src", 9});
     ASSERT_FALSE(s) << op;
     EXPECT_EQ(s.error().code, ErrorCode::kIo);
     EXPECT_EQ(s.error().sys_errno, EIO);
-    EXPECT_EQ(messagesOf(readAll(ReadQuery{.group = "g"})), (std::vector<std::string>{"ok1"}));
+    EXPECT_EQ(messagesOf(readAll(ReadQuery{.group = "g"})), before);
     EXPECT_EQ(store_->group("g")->stored_bytes, size);
     EXPECT_EQ(fs::file_size(segmentFiles().at(0)), size);
     EXPECT_EQ(store_->sourceOffset("/src"), std::nullopt);
+    // The source's later appends fail too, without a fault, until it is
+    // resumed; other sources go on.
+    {
+      std::lock_guard lock(mu);
+      fail_errno = 0;
+    }
+    auto later = put("g", "s", {2}, "later", SourceMark{"/src", 10});
+    ASSERT_FALSE(later) << op;
+    EXPECT_EQ(later.error().code, ErrorCode::kFailedPrecondition);
+    EXPECT_EQ(store_->group("g")->stored_bytes, size);
+    ASSERT_OK(put("g", "s", {2}, "other", SourceMark{"/other", 1}));
+    store_->resumeSource("/src");
+    ASSERT_OK(put("g", "s", {2}, "resumed", SourceMark{"/src", 11}));
+    EXPECT_EQ(store_->sourceOffset("/src"), 11u);
+    before.push_back("other2");
+    before.push_back("resumed2");
+    EXPECT_EQ(messagesOf(readAll(ReadQuery{.group = "g"})), before);
+    reopen();
+    EXPECT_EQ(store_->sourceOffset("/src"), 11u);
+    store_->forgetSource("/src");
+    store_->forgetSource("/other");
+    size = store_->group("g")->stored_bytes;
   }
+  EXPECT_EQ(messagesOf(readAll(ReadQuery{.group = "g"})),
+            (std::vector<std::string>{"ok1", "other2", "resumed2", "other2", "resumed2"}));
   // A segment that cannot be created: the append fails, the next one works.
   options_.segment_bytes = 1;
   {
     std::lock_guard lock(mu);
     fail_op = "create";
+    fail_errno = EIO;
   }
   reopen();
   EXPECT_EQ(put("g", "s", {3}, "c").error().code, ErrorCode::kIo);
   fail_errno = 0;
   ASSERT_OK(put("g", "s", {4}, "ok"));
   reopen();
-  EXPECT_EQ(messagesOf(readAll(ReadQuery{.group = "g"})), (std::vector<std::string>{"ok1", "ok4"}));
+  EXPECT_EQ(messagesOf(readAll(ReadQuery{.group = "g"})),
+            (std::vector<std::string>{"ok1", "other2", "resumed2", "other2", "resumed2", "ok4"}));
   EXPECT_EQ(store_->sourceOffset("/src"), std::nullopt);
+}
+
+// Several appends of one source in flight, the first of which fails: none
+// after it commits (in its write batch or a later one), so the source's
+// mark never passes a lost block.
+TEST_F(LogStoreTest, AppendsInFlightAfterAFailedOneOfTheirSourceFailToo) {
+  std::atomic<int> writes_to_fail{1};
+  options_.inject_fault = [&](std::string_view op) {
+    return op == "write" && writes_to_fail.fetch_sub(1) > 0 ? EIO : 0;
+  };
+  reopen();
+  makeStream("g", "s");
+  constexpr int kAppends = 50;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Status> results(kAppends);
+  int pending = kAppends;
+  for (int i = 0; i < kAppends; ++i) {
+    store_->append("g", "s", std::vector<InputEvent>{{i, fmt::format("e{}", i)}}, SourceMark{"/src", uint64_t(i + 1)},
+                   [&, i](Status s) {
+                     std::lock_guard lock(mu);
+                     results[i] = std::move(s);
+                     if (--pending == 0) cv.notify_one();
+                   });
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return pending == 0; });
+  }
+  for (int i = 0; i < kAppends; ++i) {
+    ASSERT_FALSE(results[i]) << i;
+    // The first write batch fails with the write; the batches after it
+    // are refused.
+    ErrorCode code = results[i].error().code;
+    EXPECT_TRUE(code == ErrorCode::kIo || code == ErrorCode::kFailedPrecondition) << i;
+  }
+  EXPECT_EQ(results[0].error().code, ErrorCode::kIo);
+  EXPECT_TRUE(readAll(ReadQuery{.group = "g"}).empty());
+  EXPECT_EQ(store_->sourceOffset("/src"), std::nullopt);
+
+  // A missing stream (kNotFound) does not stop the source.
+  store_->resumeSource("/src");
+  auto missing = store_->appendSync("g", "missing", std::vector<InputEvent>{{1, "x"}}, SourceMark{"/src", 100});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  ASSERT_OK(store_->appendSync("g", "s", std::vector<InputEvent>{{1, "y"}}, SourceMark{"/src", 101}));
+  EXPECT_EQ(store_->sourceOffset("/src"), 101u);
+  reopen();
+  EXPECT_EQ(messagesOf(readAll(ReadQuery{.group = "g"})), std::vector<std::string>{"y"});
+  EXPECT_EQ(store_->sourceOffset("/src"), 101u);
+}
+
+TEST(EventBatchTest, PacksEventsAsABlockBody) {
+  EventBatch b;
+  EXPECT_TRUE(b.empty());
+  b.reserve(3, 10);
+  b.add(5, "ab");
+  b.add(7, "");
+  b.add(6, "cde");
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b.message(0), "ab");
+  EXPECT_EQ(b.message(1), "");
+  EXPECT_EQ(b.message(2), "cde");
+  EXPECT_EQ(b.timestamp(2), 6);
+  EXPECT_EQ(b.messageBytes(), 5u);
+  EXPECT_EQ(b.largestMessage(), 3u);
+  EXPECT_EQ(b.messages(), "abcde");
+  EXPECT_EQ(std::vector<uint32_t>(b.ends().begin(), b.ends().end()), (std::vector<uint32_t>{2, 2, 5}));
+  EXPECT_EQ(std::vector<int64_t>(b.timestamps().begin(), b.timestamps().end()), (std::vector<int64_t>{5, 7, 6}));
+  EventBatch copy(std::vector<InputEvent>{{1, "x"}, {2, "yz"}});
+  EXPECT_EQ(copy.messages(), "xyz");
+  EXPECT_EQ(copy.message(1), "yz");
+  b.clear();
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(b.messageBytes(), 0u);
+  EXPECT_EQ(b.largestMessage(), 0u);
+}
+
+TEST_F(LogStoreTest, EventBatchesRoundTripSortedOrNot) {
+  makeStream("g", "s");
+  EventBatch sorted;
+  for (int i = 0; i < 100; ++i) sorted.add(10 + i, fmt::format("s{}", i));
+  ASSERT_OK(store_->appendSync("g", "s", std::move(sorted), SourceMark{"/a", 1}));
+  // Unsorted: stored in stable timestamp order.
+  EventBatch unsorted;
+  unsorted.add(300, "u0");
+  unsorted.add(200, "u1");
+  unsorted.add(300, "u2");
+  unsorted.add(200, "u3");
+  ASSERT_OK(store_->appendSync("g", "s", std::move(unsorted)));
+  EventBatch too_big;
+  too_big.add(1, std::string(kMaxEventMessageBytes + 1, 'x'));
+  EXPECT_EQ(store_->appendSync("g", "s", std::move(too_big)).error().code, ErrorCode::kInvalidArgument);
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<std::string> want;
+    for (int i = 0; i < 100; ++i) want.push_back(fmt::format("s{}", i));
+    for (const char* m : {"u1", "u3", "u0", "u2"}) want.push_back(m);
+    EXPECT_EQ(messagesOf(readAll(ReadQuery{.group = "g"})), want);
+    EXPECT_EQ(store_->sourceOffset("/a"), 1u);
+    reopen();  // the checksums of both kinds of block hold
+  }
 }
 
 TEST_F(LogStoreTest, AsyncAppendCallbacksRunOnceEach) {
