@@ -375,6 +375,16 @@ Result<std::vector<StreamInfo>> LogStoreImpl::streams(std::string_view group) co
   return out;
 }
 
+Result<StreamInfo> LogStoreImpl::stream(std::string_view group, std::string_view stream) const {
+  std::shared_lock lock(mu_);
+  auto g = findGroupLocked(group);
+  if (!g) return groupNotFound();
+  auto it = g->streams.find(stream);
+  if (it == g->streams.end()) return streamNotFound();
+  const auto& s = *it->second;
+  return StreamInfo{s.name, s.creation_time, s.first_ts, s.last_ts, s.last_ingestion, s.stored_bytes};
+}
+
 // ---------------------------------------------------------------- sources
 
 std::optional<uint64_t> LogStoreImpl::sourceOffset(std::string_view source) const {

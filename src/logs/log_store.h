@@ -215,6 +215,8 @@ class LogStore {
   // expire or the group is deleted.
   virtual Status deleteStream(std::string_view group, std::string_view stream) = 0;
   virtual Result<std::vector<StreamInfo>> streams(std::string_view group) const = 0;  // sorted by name
+  // One stream, without copying the others (kNotFound for group or stream).
+  virtual Result<StreamInfo> stream(std::string_view group, std::string_view stream) const = 0;
 
   // --- events ---
   using AppendDone = std::function<void(Status)>;

@@ -174,6 +174,7 @@ class LogStoreImpl final : public LogStore {
   Status createStream(std::string_view group, std::string_view stream) override;
   Status deleteStream(std::string_view group, std::string_view stream) override;
   Result<std::vector<StreamInfo>> streams(std::string_view group) const override;
+  Result<StreamInfo> stream(std::string_view group, std::string_view stream) const override;
 
   using LogStore::append;
   void append(std::string_view group, std::string_view stream, EventBatch events, std::optional<SourceMark> source,

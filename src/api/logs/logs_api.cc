@@ -440,9 +440,7 @@ AwsReply LogsApi::getLogEvents(const AwsCall& call) {
   std::string group = BERTH_TRY(groupOf(call));
   std::string stream = json::stringOr(in, "logStreamName");
   // The stream must exist (the store's read would just find no blocks).
-  auto streams = BERTH_TRY(mapStore(store_.streams(group), false));
-  if (std::none_of(streams.begin(), streams.end(), [&](const auto& s) { return s.name == stream; }))
-    return streamNotFound();
+  BERTH_TRY(mapStore(store_.stream(group, stream), true));
 
   std::string scope = fmt::format("{}\n{}", group, stream);
   logs::ReadQuery q;

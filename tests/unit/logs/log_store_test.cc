@@ -724,6 +724,11 @@ TEST_F(LogStoreTest, Errors) {
   EXPECT_EQ(store_->deleteStream("nope", "s").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->deleteGroup("nope").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->streams("nope").error().code, ErrorCode::kNotFound);
+  auto one = store_->stream("g", "s");
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_EQ(one->name, "s");
+  EXPECT_EQ(store_->stream("g", "nope").error().message, "The specified log stream does not exist.");
+  EXPECT_EQ(store_->stream("nope", "s").error().message, "The specified log group does not exist.");
   EXPECT_EQ(store_->setRetention("nope", 1).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->tagGroup("nope", {}).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->untagGroup("nope", {}).error().code, ErrorCode::kNotFound);
