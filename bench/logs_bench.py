@@ -76,6 +76,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_bench import (loadavg, log_tail, proc_cpu_seconds, start_berthd, start_moto,  # noqa: E402
                        system_busy_seconds, thread_cpu_seconds)
+from tasks_bench import status_kb  # noqa: E402 (no side effects; its root-only parts run when called)
 
 import boto3  # noqa: E402
 import botocore  # noqa: E402
@@ -116,14 +117,6 @@ def now_ms():
 def self_cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
-
-
-def status_kb(pid, key="VmRSS"):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def dir_bytes(path):
@@ -707,7 +700,7 @@ def bench_ingest(args, res):
                 f"read back {v['events']:,} events in {v['seconds']:.1f} s; dd {r['reference']['dd_mb_s']:.0f} MB/s, "
                 f"pipe {r['reference']['pipe_mb_s']:.0f} MB/s")
             out["runs"].append(r)
-        out["berthd_rss_kb"] = status_kb(env.proc.pid)
+        out["berthd_rss_kb"] = status_kb(env.proc.pid, "VmRSS")
         out["store_bytes_on_disk"] = dir_bytes(os.path.join(env.data_dir, "logs"))
         out["stored_bytes"] = next((g.get("storedBytes") for g in logs.describe_log_groups(
             logGroupNamePrefix=INGEST_GROUP)["logGroups"] if g["logGroupName"] == INGEST_GROUP), None)
@@ -746,7 +739,7 @@ def bench_put(args, servers):
                               "sk": server.secret_key, "group": group, "stream": stream,
                               "seconds": args.put_seconds})
             log(f"put: {server.name}, {mode}, {args.put_clients} processes, {args.put_seconds:g} s")
-            rss0 = status_kb(server.proc.pid)
+            rss0 = status_kb(server.proc.pid, "VmRSS")
             results, wall, st = run_workers(put_worker, specs, server.proc.pid, args.put_seconds)
             batches = sum(r["batches"] for r in results)
             events = sum(r["events"] for r in results)
@@ -758,7 +751,7 @@ def bench_put(args, servers):
                 "aws_mb_s": events * (PUT_MESSAGE_BYTES + 26) / s / MB,
                 "latency_p50_ms": lat[len(lat) // 2] * 1000 if lat else None,
                 "latency_max_ms": lat[-1] * 1000 if lat else None,
-                "rss_kb_before": rss0, "rss_kb_after": status_kb(server.proc.pid),
+                "rss_kb_before": rss0, "rss_kb_after": status_kb(server.proc.pid, "VmRSS"),
             }
             row.update(st)
             out.setdefault(mode, {})[server.name] = row
@@ -864,11 +857,11 @@ def bench_filter(args, servers, berth_data_dir):
         out["groups"].setdefault("small", {})[server.name] = {"load": load, "queries": q}
     large = int(args.gb * 1000 * MB)
     load = load_group(args, berth, "/bench/filter", large, rid)
-    load["berthd_rss_kb"] = status_kb(berth.proc.pid)
+    load["berthd_rss_kb"] = status_kb(berth.proc.pid, "VmRSS")
     load["stored_bytes"] = group_stored_bytes(berth, "/bench/filter")
     q = query_group(args, berth, "/bench/filter", load["expected"], rid, f"{args.gb:g} GB")
     out["groups"]["large"] = {"berth": {"load": load, "queries": q}}
-    out["berthd_rss_kb_after"] = status_kb(berth.proc.pid)
+    out["berthd_rss_kb_after"] = status_kb(berth.proc.pid, "VmRSS")
     return out
 
 
