@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -91,6 +92,20 @@ Status removeTree(const fs::path& p) {
     return failErrno("rmdir " + p.string(), errno);
   }
   return {};
+}
+
+// The v1 hierarchies under `root` (every directory but a cgroup2 mount such
+// as a hybrid host's "unified"), sorted: a natively launched container
+// joins them all, as runc's containers do.
+std::vector<std::string> v1Hierarchies(const fs::path& root) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& h : fs::directory_iterator(root, ec)) {
+    if (h.is_directory(ec) && !fs::exists(h.path() / "cgroup.controllers", ec))
+      out.push_back(h.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 // Kernel "unlimited" on v1 is a page-rounded LONG_MAX.
@@ -182,6 +197,86 @@ Status TaskCgroups::remove(const std::string& task_id) const {
   for (const auto& h : fs::directory_iterator(root_, ec)) {
     if (!h.is_directory(ec)) continue;
     BERTH_TRY(removeTree(h.path() / parent_ / task_id));
+  }
+  return {};
+}
+
+Result<std::vector<ContainerCgroupDir>> TaskCgroups::createContainer(const std::string& task_id,
+                                                                     const std::string& container,
+                                                                     const ContainerLimits& limits) const {
+  for (const std::string* part : {&task_id, &container}) {
+    if (part->empty() || part->find('/') != std::string::npos || *part == "." || *part == "..")
+      return fail(ErrorCode::kInvalidArgument, "bad cgroup name '" + *part + "'");
+  }
+  if (version_ == CgroupVersion::kV2)
+    return fail(ErrorCode::kFailedPrecondition, "berth's launcher cannot confine devices on cgroup v2 yet");
+  std::string rel = task_id + "/" + container;
+  std::vector<ContainerCgroupDir> out;
+  for (const auto& h : v1Hierarchies(root_)) {
+    fs::path d = dir(h.c_str(), rel);
+    BERTH_TRY(makeDir(d));
+    out.push_back({h, d});
+  }
+  // A new v1 cpuset has no CPUs and no memory nodes: nothing could join
+  // it. Give each level its parent's, top down.
+  if (fs::exists(root_ / "cpuset" / "cpuset.cpus")) {
+    fs::path p = root_ / "cpuset";
+    for (const std::string& part : {parent_, task_id, container}) {
+      fs::path child = p / part;
+      for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+        auto mine = readFile(child / f);
+        if (mine && mine->find_first_not_of(" \n") != std::string::npos) continue;
+        auto theirs = readFile(p / f);
+        if (theirs) BERTH_TRY(writeFile(child / f, *theirs));
+      }
+      p = child;
+    }
+  }
+  if (fs::exists(root_ / "cpu") && limits.cpu_shares > 0)
+    BERTH_TRY(writeFile(dir("cpu", rel) / "cpu.shares", std::to_string(clampShares(limits.cpu_shares))));
+  if (fs::exists(root_ / "memory")) {
+    fs::path m = dir("memory", rel);
+    if (limits.memory_mib > 0) {
+      // A new cgroup starts unlimited: the limit first, then memsw (>= limit).
+      std::string v = std::to_string(mibToBytes(limits.memory_mib));
+      BERTH_TRY(writeFile(m / "memory.limit_in_bytes", v));
+      if (fs::exists(m / "memory.memsw.limit_in_bytes")) BERTH_TRY(writeFile(m / "memory.memsw.limit_in_bytes", v));
+    }
+    if (limits.memory_reservation_mib > 0)
+      BERTH_TRY(writeFile(m / "memory.soft_limit_in_bytes", std::to_string(mibToBytes(limits.memory_reservation_mib))));
+  }
+  if (fs::exists(root_ / "devices")) {
+    fs::path d = dir("devices", rel);
+    BERTH_TRY(writeFile(d / "devices.deny", "a"));
+    for (const char* rule : {"b *:* m", "c *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                             "c 5:0 rwm", "c 5:2 rwm", "c 10:200 rwm", "c 136:* rwm"})
+      BERTH_TRY(writeFile(d / "devices.allow", rule));
+  }
+  return out;
+}
+
+std::vector<ContainerCgroupDir> TaskCgroups::containerDirs(const std::string& task_id,
+                                                           const std::string& container) const {
+  std::vector<ContainerCgroupDir> out;
+  std::error_code ec;
+  if (version_ == CgroupVersion::kV2) {
+    fs::path d = root_ / parent_ / task_id / container;
+    if (fs::exists(d, ec)) out.push_back({"", d});
+    return out;
+  }
+  for (const auto& h : v1Hierarchies(root_)) {
+    fs::path d = dir(h.c_str(), task_id + "/" + container);
+    if (fs::exists(d, ec)) out.push_back({h, d});
+  }
+  return out;
+}
+
+Status TaskCgroups::removeContainer(const std::string& task_id, const std::string& container) const {
+  if (version_ == CgroupVersion::kV2) return removeTree(root_ / parent_ / task_id / container);
+  std::error_code ec;
+  for (const auto& h : fs::directory_iterator(root_, ec)) {
+    if (!h.is_directory(ec)) continue;
+    BERTH_TRY(removeTree(h.path() / parent_ / task_id / container));
   }
   return {};
 }

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "agent/runtime/container_runtime.h"
 #include "common/result.h"
@@ -39,6 +40,21 @@ inline int64_t mibToBytes(int64_t mib) { return mib << 20; }
 // (cgroup.controllers at the root), else v1.
 Result<CgroupVersion> detectCgroupVersion(const std::filesystem::path& root);
 
+// A container's own limits (the container definition's cpu, memory and
+// memoryReservation); 0 = none.
+struct ContainerLimits {
+  int cpu_shares = 0;
+  int64_t memory_mib = 0;
+  int64_t memory_reservation_mib = 0;
+};
+
+// One directory a container joins: its v1 hierarchy ("memory", ...), or ""
+// on v2.
+struct ContainerCgroupDir {
+  std::string controller;
+  std::filesystem::path dir;
+};
+
 class TaskCgroups {
  public:
   TaskCgroups(std::filesystem::path root, CgroupVersion version, std::string parent);
@@ -52,6 +68,21 @@ class TaskCgroups {
   Status remove(const std::string& task_id) const;
   // Stats of <parent>/<rel>: a task ("<task>") or a container ("<task>/<name>").
   Result<TaskStats> stats(const std::string& rel) const;
+  // Creates <parent>/<task>/<container> with the container's limits for
+  // berth's own launcher (an OCI runtime creates it from the spec instead).
+  // v1: in every hierarchy (as runc), cpuset seeded from its parent, the
+  // devices hierarchy with runc's default allow-list (everything denied but
+  // mknod and the standard nodes: null, zero, full, random, urandom, tty,
+  // ptmx, pts, tun); v2: one
+  // directory, and kFailedPrecondition (v2 confines devices with an eBPF
+  // program, which berth does not load yet). Returns the directories.
+  Result<std::vector<ContainerCgroupDir>> createContainer(const std::string& task_id, const std::string& container,
+                                                          const ContainerLimits& limits) const;
+  // The directories createContainer made (those that exist), e.g. to join
+  // them for an exec.
+  std::vector<ContainerCgroupDir> containerDirs(const std::string& task_id, const std::string& container) const;
+  // Removes <parent>/<task>/<container> in every hierarchy (missing is fine).
+  Status removeContainer(const std::string& task_id, const std::string& container) const;
   // Removes <parent> itself when empty (tests; berthd keeps it).
   Status removeParent() const;
 

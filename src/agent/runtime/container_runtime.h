@@ -189,14 +189,17 @@ class ContainerRuntime {
   virtual std::filesystem::path logPath(const ContainerRef& ref) const = 0;
 };
 
-enum class OciRuntimeKind { kRunc, kCrun };
+// kNative: berth's own launcher inside berth-monitor (launcher.h), no OCI
+// runtime binary; needs cgroup v1 for now (on v2 makeOciRuntime falls back
+// to runc or crun, whichever exists).
+enum class OciRuntimeKind { kRunc, kCrun, kNative };
 enum class CgroupVersion { kV1, kV2 };
 
 struct RuntimeOptions {
   std::filesystem::path data_dir;  // <data-dir>; containers live under tasks/<id>/containers/<name>
   OciRuntimeKind kind = OciRuntimeKind::kRunc;
   // empty = /usr/sbin/<kind>, /usr/bin/<kind> or PATH; when `kind` is not
-  // installed at all, the other runtime (whichever exists).
+  // installed at all, the other runtime (whichever exists). Unused by kNative.
   std::filesystem::path runtime_binary;
   std::filesystem::path runtime_root;    // the OCI runtime's --root; empty = <data-dir>/runtime/<kind>
   std::filesystem::path monitor_binary;  // berth-monitor; empty = next to /proc/self/exe

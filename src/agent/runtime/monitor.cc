@@ -1,6 +1,7 @@
 #include "agent/runtime/monitor.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "agent/runtime/exit_file.h"
+#include "agent/runtime/launcher.h"
 #include "agent/runtime/log_format.h"
 
 // Deliberately plain POSIX: this process exists once per container and must
@@ -26,10 +28,25 @@
 namespace berth::agent::runtime {
 namespace {
 
+// --runtime native: berth's own launcher (launcher.h) instead of an OCI
+// runtime binary.
+constexpr const char* kNativeRuntime = "native";
+
 struct Args {
-  std::string dir, runtime, root, id, log, oom_file;
+  std::string dir, runtime, root, id, log, oom_file, pid_file;
+  std::vector<LaunchCgroup> cgroups;  // --cgroup <controller>=<dir> (native)
   int sync_fd = -1;
+  int target_pid = 0;  // exec: the container's init
 };
+
+bool addCgroup(const std::string& v, Args& a) {
+  size_t eq = v.find('=');
+  if (eq == std::string::npos) return false;
+  a.cgroups.push_back({v.substr(0, eq), v.substr(eq + 1)});
+  return true;
+}
+
+bool readSpec(const std::string& dir, LaunchSpec& spec, std::string& error);
 
 void writeAll(int fd, const char* data, size_t len) {
   while (len > 0) {
@@ -129,6 +146,8 @@ int parseArgs(int argc, char** argv, Args& a) {
       a.oom_file = v;
     else if (k == "--sync-fd")
       a.sync_fd = std::atoi(v.c_str());
+    else if (k == "--cgroup" && addCgroup(v, a))
+      continue;
     else
       return -1;
   }
@@ -199,12 +218,39 @@ int runMonitor(Args a) {
   std::string bundle = a.dir + "/bundle";
   std::string pidfile = a.dir + "/container.pid";
   std::string rtlog = a.dir + "/runtime.log";
+  pid_t container_pid = -1;
+  bool runtime_done = false;
+  pid_t runtime_pid = -1;
+  if (a.runtime == kNativeRuntime) {
+    LaunchSpec spec;
+    std::string error;
+    pid_t pid = -1;
+    if (readSpec(a.dir, spec, error)) {
+      int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+      pid = launchContainer(spec, a.cgroups, LaunchIo{devnull, out[1], err[1]}, error);
+      ::close(devnull);
+    }
+    if (pid < 0) {
+      diag(a, "start failed: " + error);
+      for (char& c : error)
+        if (c == '\n') c = ' ';
+      sendSync(a, "err " + error);
+      return 1;
+    }
+    writeFileAtomically(pidfile, std::to_string(pid) + "\n", /*durable=*/false);
+    container_pid = pid;
+    runtime_done = true;
+    sendSync(a, "ok " + std::to_string(pid));
+  }
+  // The monitor lives as long as its container: give back what parsing
+  // and launching used.
+  ::malloc_trim(0);
   std::vector<const char*> rargv = {a.runtime.c_str(), "--root",     a.root.c_str(),  "--log",      rtlog.c_str(),
                                     "--log-format",    "json",       "run",           "--detach",   "--bundle",
                                     bundle.c_str(),    "--pid-file", pidfile.c_str(), a.id.c_str(), nullptr};
   if (a.root.empty()) rargv.erase(rargv.begin() + 1, rargv.begin() + 3);
-  pid_t runtime_pid = ::fork();
-  if (runtime_pid < 0) {
+  if (!runtime_done) runtime_pid = ::fork();
+  if (runtime_pid < 0 && !runtime_done) {
     sendSync(a, std::string("err fork: ") + std::strerror(errno));
     return 1;
   }
@@ -223,8 +269,7 @@ int runMonitor(Args a) {
   Stream streams[2] = {{"stdout", out[0]}, {"stderr", err[0]}};
   bool open_streams[2] = {true, true};
   std::string buf;
-  pid_t container_pid = -1;
-  bool runtime_done = false, container_done = false;
+  bool container_done = false;
   int container_status = 0;
   int64_t drain_deadline_ms = -1;            // after the container exits, wait at most this long for EOF
   std::vector<std::pair<pid_t, int>> early;  // reaped before the pid file was read
@@ -329,6 +374,51 @@ int runMonitor(Args a) {
   return e == 0 ? 0 : 1;
 }
 
+bool readSpec(const std::string& dir, LaunchSpec& spec, std::string& error) {
+  std::string path = dir + "/bundle/config.json";
+  std::string text = readSmallFile(path);
+  if (text.empty()) {
+    error = "cannot read " + path;
+    return false;
+  }
+  return parseLaunchSpec(text, spec, error);
+}
+
+// --- exec (native) ---
+
+int runExec(int argc, char** argv) {
+  Args a;
+  int i = 2;
+  for (; i + 1 < argc && std::strcmp(argv[i], "--") != 0; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--dir")
+      a.dir = v;
+    else if (k == "--pid")
+      a.target_pid = std::atoi(v.c_str());
+    else if (k == "--pid-file")
+      a.pid_file = v;
+    else if (k == "--cgroup" && addCgroup(v, a))
+      continue;
+    else
+      return -1;
+  }
+  if (i >= argc || std::strcmp(argv[i], "--") != 0 || i + 1 >= argc || a.dir.empty() || a.target_pid <= 0) return -1;
+  std::vector<std::string> command(argv + i + 1, argv + argc);
+  LaunchSpec spec;
+  std::string error;
+  pid_t pid = -1;
+  if (readSpec(a.dir, spec, error)) pid = execInContainer(spec, a.target_pid, a.cgroups, command, LaunchIo{0, 1, 2}, a.pid_file, error);
+  if (pid < 0) {
+    std::fprintf(stderr, "berth-monitor exec: %s\n", error.c_str());
+    return 126;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
 // --- init ---
 
 volatile sig_atomic_t g_unused = 0;
@@ -393,11 +483,18 @@ int runInit(int argc, char** argv) {
 
 int monitorMain(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "init") == 0) return runInit(argc, argv);
+  if (argc >= 2 && std::strcmp(argv[1], "exec") == 0) {
+    int rc = runExec(argc, argv);
+    if (rc >= 0) return rc;
+    std::fprintf(stderr, "usage: berth-monitor exec --dir D --pid PID [--pid-file F] [--cgroup C=DIR]... -- ARGV...\n");
+    return 2;
+  }
   Args a;
   if (argc < 2 || std::strcmp(argv[1], "run") != 0 || parseArgs(argc, argv, a) != 0) {
     std::fprintf(stderr,
-                 "usage: berth-monitor run --dir D --runtime R --root ROOT --id ID --log FILE [--oom-file F] "
-                 "[--sync-fd N]\n       berth-monitor init -- ARGV...\n");
+                 "usage: berth-monitor run --dir D --runtime R|native --root ROOT --id ID --log FILE [--oom-file F] "
+                 "[--sync-fd N] [--cgroup C=DIR]...\n"
+                 "       berth-monitor exec --dir D --pid PID [--pid-file F] [--cgroup C=DIR]... -- ARGV...\n       berth-monitor init -- ARGV...\n");
     return 2;
   }
   return runMonitor(std::move(a));

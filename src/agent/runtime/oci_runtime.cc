@@ -87,7 +87,10 @@ bool catchesSignal(int pid, int sig) {
     // "Name: runc:[2:INIT]": still the OCI runtime's init, before its execve
     // of the container's program; its (Go) handlers do not count, and a
     // signal it catches is lost to the program.
-    if (line.starts_with("Name:") && line.find("runc:[") != std::string::npos) return false;
+    // berth's launcher names its child "berth:[init]" until the execve.
+    if (line.starts_with("Name:") &&
+        (line.find("runc:[") != std::string::npos || line.find("berth:[init]") != std::string::npos))
+      return false;
     if (!line.starts_with("SigCgt:")) continue;
     uint64_t mask = std::strtoull(line.c_str() + 7, nullptr, 16);
     return (mask >> (sig - 1)) & 1u;
@@ -189,24 +192,22 @@ Result<StartedContainer> OciRuntime::start(const ContainerConfig& config) {
   BERTH_TRY(writeText(dir / layout::kRuntimeIdFile, config.runtime_id + "\n"));
 
   fs::path log = config.log_path.empty() ? dir / layout::kLogFile : config.log_path;
+  std::vector<std::string> argv = {options_.monitor_binary.string(), "run", "--dir", dir.string()};
+  if (native()) {
+    // berth's launcher joins cgroups it is given; it does not make them.
+    ContainerLimits limits{config.cpu_shares, config.memory_mib, config.memory_reservation_mib};
+    auto dirs = cgroups_.createContainer(config.task_id, config.name, limits);
+    if (!dirs) return std::unexpected(startError(dirs.error().message));
+    argv.insert(argv.end(), {"--runtime", "native"});
+    for (const auto& d : *dirs) argv.insert(argv.end(), {"--cgroup", d.controller + "=" + d.dir.string()});
+  } else {
+    argv.insert(argv.end(),
+                {"--runtime", options_.runtime_binary.string(), "--root", options_.runtime_root.string()});
+  }
+  argv.insert(argv.end(), {"--id", config.runtime_id, "--log", log.string(), "--oom-file",
+                           cgroups_.containerOomFile(config.task_id, config.name).string(), "--sync-fd", "3"});
   int sync[2];
   if (::pipe2(sync, O_CLOEXEC) != 0) return failErrno("pipe", errno);
-  std::vector<std::string> argv = {options_.monitor_binary.string(),
-                                   "run",
-                                   "--dir",
-                                   dir.string(),
-                                   "--runtime",
-                                   options_.runtime_binary.string(),
-                                   "--root",
-                                   options_.runtime_root.string(),
-                                   "--id",
-                                   config.runtime_id,
-                                   "--log",
-                                   log.string(),
-                                   "--oom-file",
-                                   cgroups_.containerOomFile(config.task_id, config.name).string(),
-                                   "--sync-fd",
-                                   "3"};
   SpawnOptions so;
   so.pass_fd = sync[1];
   auto child = spawnProcess(argv, so);
@@ -360,16 +361,27 @@ Result<int> OciRuntime::exec(const ContainerRef& ref, const std::vector<std::str
                              std::chrono::milliseconds timeout) {
   if (argv.empty()) return fail(ErrorCode::kInvalidArgument, "exec: empty command");
   std::string runtime_id;
+  int container_pid = 0;
   {
     std::lock_guard lock(mu_);
     auto it = watched_.find(key(ref));
     if (it == watched_.end()) return fail(ErrorCode::kNotFound, "container " + key(ref) + " is not running");
     runtime_id = it->second.runtime_id;
+    container_pid = it->second.container_pid;
   }
   // A unique pid file per exec: health checks of one container may overlap.
   static std::atomic<uint64_t> seq{0};
   fs::path pidfile = dirOf(ref) / ("exec-" + std::to_string(::getpid()) + "-" + std::to_string(++seq) + ".pid");
-  std::vector<std::string> cmd = runtimeArgv({"exec", "--pid-file", pidfile.string(), runtime_id});
+  std::vector<std::string> cmd;
+  if (native()) {
+    cmd = {options_.monitor_binary.string(), "exec", "--dir", dirOf(ref).string(), "--pid",
+           std::to_string(container_pid), "--pid-file", pidfile.string()};
+    for (const auto& d : cgroups_.containerDirs(ref.task_id, ref.name))
+      cmd.insert(cmd.end(), {"--cgroup", d.controller + "=" + d.dir.string()});
+    cmd.push_back("--");
+  } else {
+    cmd = runtimeArgv({"exec", "--pid-file", pidfile.string(), runtime_id});
+  }
   cmd.insert(cmd.end(), argv.begin(), argv.end());
   auto pid = BERTH_TRY(spawnProcess(cmd));
   auto st = BERTH_TRY(waitChild(pid, timeout));
@@ -403,7 +415,9 @@ Status OciRuntime::remove(const ContainerRef& ref) {
       return fail(ErrorCode::kFailedPrecondition, "container " + k + " did not exit after SIGKILL");
   }
   std::string runtime_id = trim(readText(dir / layout::kRuntimeIdFile));
-  if (!runtime_id.empty()) {
+  if (native()) {
+    BERTH_TRY(cgroups_.removeContainer(ref.task_id, ref.name));
+  } else if (!runtime_id.empty()) {
     auto out = runProcess(runtimeArgv({"delete", "--force", runtime_id}), 30s);
     if (!out) return std::unexpected(out.error());
     if (out->status != 0 && out->err.find("does not exist") == std::string::npos &&
@@ -502,8 +516,18 @@ std::optional<fs::path> findExecutable(const std::string& name) {
 
 Result<std::unique_ptr<ContainerRuntime>> makeOciRuntime(RuntimeOptions o) {
   if (o.data_dir.empty()) return fail(ErrorCode::kInvalidArgument, "runtime: no data dir");
+  CgroupVersion v;
+  if (o.cgroup_version) {
+    v = *o.cgroup_version;
+  } else {
+    v = BERTH_TRY(detectCgroupVersion(o.cgroup_root));
+  }
+  // berth's launcher cannot confine devices on cgroup v2 yet: use runc there.
+  if (o.kind == OciRuntimeKind::kNative && v == CgroupVersion::kV2) o.kind = OciRuntimeKind::kRunc;
   const char* name = o.kind == OciRuntimeKind::kCrun ? "crun" : "runc";
-  if (o.runtime_binary.empty()) {
+  if (o.kind == OciRuntimeKind::kNative) {
+    name = "native";
+  } else if (o.runtime_binary.empty()) {
     auto found = findExecutable(name);
     if (!found) {
       // Whichever exists: a cgroup-v2-only host may ship only crun (or runc).
@@ -516,7 +540,7 @@ Result<std::unique_ptr<ContainerRuntime>> makeOciRuntime(RuntimeOptions o) {
     }
     o.runtime_binary = *found;
   }
-  if (::access(o.runtime_binary.c_str(), X_OK) != 0)
+  if (o.kind != OciRuntimeKind::kNative && ::access(o.runtime_binary.c_str(), X_OK) != 0)
     return failErrno("OCI runtime " + o.runtime_binary.string(), errno);
   if (o.runtime_root.empty()) o.runtime_root = o.data_dir / "runtime" / name;
   if (o.monitor_binary.empty()) {
@@ -525,12 +549,6 @@ Result<std::unique_ptr<ContainerRuntime>> makeOciRuntime(RuntimeOptions o) {
   }
   if (::access(o.monitor_binary.c_str(), X_OK) != 0)
     return failErrno("berth-monitor at " + o.monitor_binary.string(), errno);
-  CgroupVersion v;
-  if (o.cgroup_version) {
-    v = *o.cgroup_version;
-  } else {
-    v = BERTH_TRY(detectCgroupVersion(o.cgroup_root));
-  }
   std::error_code ec;
   fs::create_directories(o.runtime_root, ec);
   if (ec) return failErrno("mkdir " + o.runtime_root.string(), ec.value());

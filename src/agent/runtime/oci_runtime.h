@@ -1,5 +1,6 @@
-// OciRuntime: the real ContainerRuntime (container_runtime.h) — runc or crun
-// driven through berth-monitor, task cgroups through TaskCgroups.
+// OciRuntime: the real ContainerRuntime (container_runtime.h) — runc, crun
+// or berth's own launcher (launcher.h) driven through berth-monitor, task
+// cgroups through TaskCgroups.
 //
 // Exit notification: one watcher thread per OciRuntime waits in epoll on a
 // pidfd of every watched container's monitor; when a monitor exits, the
@@ -51,6 +52,7 @@ class OciRuntime final : public ContainerRuntime {
   };
 
   std::filesystem::path dirOf(const ContainerRef& ref) const;
+  bool native() const { return options_.kind == OciRuntimeKind::kNative; }
   // Registers a monitor with the watcher (mu_ not held). When the monitor
   // is already gone the exit is reported by the watcher soon after.
   void watch(Watched w);

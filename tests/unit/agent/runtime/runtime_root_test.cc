@@ -1,6 +1,7 @@
-// The real container runtime on this kernel: runc + berth-monitor + cgroups,
-// running busybox containers. Needs root, runc and /bin/busybox; skips
-// visibly otherwise. Each test uses its own data dir and cgroup parent
+// The real container runtime on this kernel: berth-monitor + cgroups with
+// berth's own launcher ("native") and with runc, running busybox containers:
+// every test runs once per runtime. Needs root and /bin/busybox (and runc
+// for the runc runs); skips visibly otherwise. Each test uses its own data dir and cgroup parent
 // (berth-test-<pid>-<n>) and removes containers, runc state, cgroups and
 // files in TearDown. Containers get fresh network namespaces (no traffic).
 #include <signal.h>
@@ -61,13 +62,18 @@ class Exits {
   std::map<std::string, ExitStatus> got_;
 };
 
-class RuntimeRootTest : public ::testing::Test {
+std::string findRunc() {
+  for (const char* p : {"/usr/sbin/runc", "/usr/bin/runc"})
+    if (::access(p, X_OK) == 0) return p;
+  return {};
+}
+
+class RuntimeRootTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "ROOT_ test: needs root (cgroups, namespaces, runc)";
     if (::access("/bin/busybox", X_OK) != 0) GTEST_SKIP() << "ROOT_ test: needs /bin/busybox (busybox-static)";
-    if (::access("/usr/sbin/runc", X_OK) != 0 && ::access("/usr/bin/runc", X_OK) != 0)
-      GTEST_SKIP() << "ROOT_ test: needs runc";
+    if (GetParam() == "runc" && findRunc().empty()) GTEST_SKIP() << "ROOT_ test: needs runc";
     char tmpl[] = "/tmp/berth-rt-test-XXXXXX";
     data_ = ::mkdtemp(tmpl);
     static int n = 0;
@@ -78,7 +84,8 @@ class RuntimeRootTest : public ::testing::Test {
     fs::create_directories(rootfs_ / "etc");
     fs::create_directories(rootfs_ / "tmp");
     fs::copy_file("/bin/busybox", rootfs_ / "bin/busybox");
-    for (const char* a : {"sh", "echo", "sleep", "true", "false", "tail", "dd", "cat", "ls", "id"})
+    for (const char* a : {"sh", "echo", "sleep", "true", "false", "tail", "dd", "cat", "ls", "id", "grep", "awk", "sort",
+                          "hostname", "touch", "wc"})
       fs::create_symlink("busybox", rootfs_ / "bin" / a);
     std::ofstream(rootfs_ / "etc/passwd") << "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n";
     std::ofstream(rootfs_ / "etc/group") << "root:x:0:\nnogroup:x:65534:\n";
@@ -113,8 +120,9 @@ class RuntimeRootTest : public ::testing::Test {
     RuntimeOptions o;
     o.data_dir = data_;
     o.cgroup_parent = parent_;
-    // BERTH_TEST_RUNTIME=crun runs these tests with crun (on hosts where it works).
-    if (const char* k = std::getenv("BERTH_TEST_RUNTIME"); k && std::string(k) == "crun")
+    o.kind = GetParam() == "native" ? OciRuntimeKind::kNative : OciRuntimeKind::kRunc;
+    // BERTH_TEST_RUNTIME=crun runs the runc tests with crun (on hosts where it works).
+    if (const char* k = std::getenv("BERTH_TEST_RUNTIME"); k && std::string(k) == "crun" && GetParam() == "runc")
       o.kind = OciRuntimeKind::kCrun;
     auto rt = makeOciRuntime(o);
     if (rt) (*rt)->setExitCallback(exits_.callback());
@@ -151,7 +159,7 @@ class RuntimeRootTest : public ::testing::Test {
   std::vector<std::string> tasks_;
 };
 
-TEST_F(RuntimeRootTest, ROOT_EchoExitCodeAndLog) {
+TEST_P(RuntimeRootTest, ROOT_EchoExitCodeAndLog) {
   makeTask({"t1", 256, 64, 64});
   auto c = config("t1", "app", {"sh", "-c", "echo hello; echo oops >&2; printf partial; exit 3"});
   auto s = start(c);
@@ -171,7 +179,7 @@ TEST_F(RuntimeRootTest, ROOT_EchoExitCodeAndLog) {
   EXPECT_TRUE(fs::exists(layout::containerDir(data_, "t1", "app") / layout::kExitFile));
 }
 
-TEST_F(RuntimeRootTest, ROOT_TaskCgroupLimitsAreVisible) {
+TEST_P(RuntimeRootTest, ROOT_TaskCgroupLimitsAreVisible) {
   makeTask({"t2", 512, 96, 50});
   auto s = start(config("t2", "app", {"sleep", "30"}));
   ASSERT_TRUE(s) << s.error().message;
@@ -207,7 +215,7 @@ TEST_F(RuntimeRootTest, ROOT_TaskCgroupLimitsAreVisible) {
   EXPECT_FALSE(e->oom_killed);
 }
 
-TEST_F(RuntimeRootTest, ROOT_MemoryHogIsOomKilled) {
+TEST_P(RuntimeRootTest, ROOT_MemoryHogIsOomKilled) {
   makeTask({"t3", 256, 6, 0});
   auto s = start(config("t3", "hog", {"tail", "/dev/zero"}));
   ASSERT_TRUE(s) << s.error().message;
@@ -218,7 +226,7 @@ TEST_F(RuntimeRootTest, ROOT_MemoryHogIsOomKilled) {
   EXPECT_TRUE(e->oom_killed);
 }
 
-TEST_F(RuntimeRootTest, ROOT_ExecHealthCheck) {
+TEST_P(RuntimeRootTest, ROOT_ExecHealthCheck) {
   makeTask({"t4", 0, 0, 0});
   auto s = start(config("t4", "app", {"sleep", "60"}));
   ASSERT_TRUE(s) << s.error().message;
@@ -234,7 +242,7 @@ TEST_F(RuntimeRootTest, ROOT_ExecHealthCheck) {
   EXPECT_EQ(runtime_->exec({"t4", "nope"}, {"true"}, 1s).error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(RuntimeRootTest, ROOT_SigtermStopsASleepingContainerWithInit) {
+TEST_P(RuntimeRootTest, ROOT_SigtermStopsASleepingContainerWithInit) {
   makeTask({"t5", 0, 0, 0});
   auto c = config("t5", "app", {"sleep", "60"});
   c.init_process_enabled = true;
@@ -249,7 +257,7 @@ TEST_F(RuntimeRootTest, ROOT_SigtermStopsASleepingContainerWithInit) {
   EXPECT_EQ(runtime_->signal({"t5", "zzz"}, SIGKILL).error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(RuntimeRootTest, ROOT_StartFailureIsReported) {
+TEST_P(RuntimeRootTest, ROOT_StartFailureIsReported) {
   makeTask({"t6", 0, 0, 0});
   auto s = start(config("t6", "app", {"/no/such/binary"}));
   ASSERT_FALSE(s);
@@ -261,7 +269,7 @@ TEST_F(RuntimeRootTest, ROOT_StartFailureIsReported) {
   EXPECT_EQ(runtime_->start(u).error().aws_type, "CannotStartContainerError");
 }
 
-TEST_F(RuntimeRootTest, ROOT_RestartRecoversRunningAndExitedContainers) {
+TEST_P(RuntimeRootTest, ROOT_RestartRecoversRunningAndExitedContainers) {
   makeTask({"t7", 0, 0, 0});
   // One waits for a file the test creates later; one exits while "berthd" is down.
   auto waiter = config("t7", "waiter", {"sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.1; done; echo done; exit 5"});
@@ -301,7 +309,7 @@ TEST_F(RuntimeRootTest, ROOT_RestartRecoversRunningAndExitedContainers) {
 // A real `kill -9` of the process that owns the runtime (berthd's role):
 // the container keeps running, its output keeps being logged, and a new
 // runtime adopts it and reports its exit code.
-TEST_F(RuntimeRootTest, ROOT_Kill9OfTheOwnerLosesNothing) {
+TEST_P(RuntimeRootTest, ROOT_Kill9OfTheOwnerLosesNothing) {
   makeTask({"t9", 0, 0, 0});
   auto c =
       config("t9", "app", {"sh", "-c", "echo before; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo after; exit 9"});
@@ -343,8 +351,69 @@ TEST_F(RuntimeRootTest, ROOT_Kill9OfTheOwnerLosesNothing) {
   EXPECT_NE(log.find("stdout F after"), std::string::npos) << log;
 }
 
+// berth's launcher gives a container exactly what runc gives it for the
+// same config.json: capabilities, no_new_privs, seccomp, user, hostname,
+// limits, /dev, the device allow-list, every mount point with its options,
+// masked and read-only paths, the cgroup view, namespaces (own pid 1).
+TEST_P(RuntimeRootTest, ROOT_NativeMatchesRunc) {
+  if (GetParam() != "native") GTEST_SKIP() << "runs once, in the native instance (it starts runc itself)";
+  if (findRunc().empty()) GTEST_SKIP() << "ROOT_ test: needs runc to compare with";
+  RuntimeOptions o;
+  o.data_dir = data_;
+  o.cgroup_parent = parent_;
+  o.kind = OciRuntimeKind::kRunc;
+  auto runc = makeOciRuntime(o);
+  ASSERT_TRUE(runc) << runc.error().message;
+  (*runc)->setExitCallback(exits_.callback());
+  const std::string probe =
+      "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; id; hostname; echo pid=$$; ulimit -n; ls -l /dev | "
+      "awk '{print $1, $5, $6, $NF}'; cat /sys/fs/cgroup/devices/devices.list; ls /sys/fs/cgroup; "
+      "awk '{print $5, $6}' /proc/self/mountinfo | sort; cat /proc/kcore | wc -c; ls /sys/firmware | wc -l; "
+      "touch /proc/sys/kernel/x 2>&1; echo ro=$?; touch /newfile; echo rootfs=$?; cat /proc/self/limits | grep -i "
+      "'open files'; ls /dev/init";
+  std::map<std::string, std::string> out;
+  for (const std::string kind : {"native", "runc"}) {
+    ContainerRuntime& rt = kind == "native" ? *runtime_ : **runc;
+    std::string task = "tp" + kind;
+    tasks_.push_back(task);
+    ASSERT_TRUE(rt.createTaskCgroup({task, 512, 128, 100}));
+    auto c = config(task, "app", {"sh", "-c", probe});
+    c.hostname = "parity";  // the same in both
+    c.user = "nobody";
+    c.read_only_rootfs = true;
+    c.init_process_enabled = false;
+    c.ulimits = {{"nofile", 1000, 2000}};
+    c.memory_mib = 64;
+    c.cpu_shares = 256;
+    auto s = rt.start(c);
+    ASSERT_TRUE(s) << kind << ": " << s.error().message;
+    ASSERT_TRUE(exits_.waitFor({task, "app"})) << kind;
+    std::string log = slurp(rt.logPath({task, "app"}));
+    std::string text;
+    std::istringstream in(log);
+    std::string line;
+    while (std::getline(in, line)) {
+      LogRecord r;
+      if (parseLogRecord(line, r)) text += r.stream + " " + r.text + "\n";
+    }
+    // The container's own cgroup path differs by task id.
+    for (size_t at; (at = text.find(task)) != std::string::npos;) text.replace(at, task.size(), "TASK");
+    out[kind] = text;
+    ASSERT_TRUE(rt.remove({task, "app"}));
+  }
+  // The one deliberate difference: the spec asks for /sys/fs/cgroup "ro";
+  // runc (v1) makes only the hierarchies under it read-only, berth the
+  // tmpfs holding them too.
+  std::string ro_tmpfs = "stdout /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime\n";
+  std::string rw_tmpfs = "stdout /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime\n";
+  if (auto at = out["runc"].find(rw_tmpfs); at != std::string::npos) out["runc"].replace(at, rw_tmpfs.size(), ro_tmpfs);
+  EXPECT_EQ(out["native"], out["runc"]);
+  EXPECT_NE(out["native"].find("uid=65534"), std::string::npos) << out["native"];
+  EXPECT_NE(out["native"].find("NoNewPrivs:\t1"), std::string::npos) << out["native"];
+}
+
 // berth-monitor costs well under 1 MB of PSS per running container.
-TEST_F(RuntimeRootTest, ROOT_MonitorIsSmall) {
+TEST_P(RuntimeRootTest, ROOT_MonitorIsSmall) {
   makeTask({"t8", 0, 0, 0});
   ASSERT_TRUE(start(config("t8", "app", {"sleep", "30"})));
   int mpid = std::atoi(slurp(layout::containerDir(data_, "t8", "app") / layout::kMonitorPidFile).c_str());
@@ -382,10 +451,12 @@ TEST_F(RuntimeRootTest, ROOT_MonitorIsSmall) {
 
 // Start-path latency against a bare `runc run` of the same bundle (the
 // issue's benchmark baseline). Opt-in: BERTH_RUNTIME_BENCH=<runs>.
-TEST_F(RuntimeRootTest, ROOT_StartPathVsBareRunc) {
+TEST_P(RuntimeRootTest, ROOT_StartPathVsBareRunc) {
   const char* runs_env = std::getenv("BERTH_RUNTIME_BENCH");
   if (!runs_env) GTEST_SKIP() << "benchmark: set BERTH_RUNTIME_BENCH=<runs> to run it";
   int runs = std::max(1, std::atoi(runs_env));
+  std::string runc = findRunc();
+  if (runc.empty()) GTEST_SKIP() << "benchmark: needs runc";
   makeTask({"tb", 1024, 128, 0});
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -406,8 +477,8 @@ TEST_F(RuntimeRootTest, ROOT_StartPathVsBareRunc) {
   // Interleaved, so load changes on this shared machine hit both alike.
   for (int i = 0; i < runs; ++i) {
     auto t0 = std::chrono::steady_clock::now();
-    auto out = runProcess({oci->options().runtime_binary.string(), "--root", oci->options().runtime_root.string(),
-                           "run", "--bundle", bundle.string(), parent_ + "-bare-" + std::to_string(i)},
+    auto out = runProcess({runc, "--root", (data_ / "bare-root").string(), "run", "--bundle", bundle.string(),
+                           parent_ + "-bare-" + std::to_string(i)},
                           30s);
     auto t1 = std::chrono::steady_clock::now();
     ASSERT_TRUE(out && out->status == 0) << (out ? out->err : out.error().message);
@@ -429,6 +500,9 @@ TEST_F(RuntimeRootTest, ROOT_StartPathVsBareRunc) {
       "reported median %.1f ms\n",
       runs, median(bare), median(ours_start), median(ours));
 }
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, RuntimeRootTest, ::testing::Values("native", "runc"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace berth::agent::runtime
