@@ -1,5 +1,7 @@
 #include "api/front_door.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "api/registry/routes.h"
@@ -252,6 +254,15 @@ void FrontDoor::handleAws(http::Request request, http::Respond respond) {
   call.principal = {identity->access_key_id, identity->account_id, identity->principal_arn};
   call.request_id = request_id;
   call.region = identity->region.empty() ? options_.region : identity->region;
+
+  const aws::ShapeModel* output = route.operation->output;
+  bool event_stream = output && std::any_of(output->members.begin(), output->members.end(),
+                                            [](const auto& m) { return m.shape && m.shape->event_stream; });
+  if (event_stream && route.protocol == aws::Protocol::kJson) {
+    call.open_event_stream = [respond, request_id](std::function<void()> on_close) {
+      return respond.open(makeResponse(200, "application/vnd.amazon.eventstream", "", request_id), std::move(on_close));
+    };
+  }
 
   AwsService* service = services_.find(route.model->id())->second;
   bool check = options_.check_responses;

@@ -13,6 +13,7 @@
 
 #include "aws/model.h"
 #include "common/result.h"
+#include "http/server.h"
 
 namespace berth::api {
 
@@ -29,6 +30,13 @@ struct AwsCall {
   Principal principal;
   std::string request_id;
   std::string region;
+  // For an operation whose output is an event stream (StartLiveTail): opens
+  // the answer as HTTP 200 with an application/vnd.amazon.eventstream body
+  // written through the returned stream, instead of answering through
+  // `done` (which is then never called). `on_close` as in
+  // http::ResponseStream. Set by the front door for JSON-protocol calls of
+  // operations whose output holds an event stream.
+  std::function<std::shared_ptr<http::ResponseStream>(std::function<void()> on_close)> open_event_stream;
 };
 
 using AwsReply = Result<boost::json::value>;
@@ -40,7 +48,8 @@ class AwsService {
   // The botocore model id this service implements ("ecs", "ec2", ...).
   virtual std::string_view modelId() const = 0;
   // Runs one call. Called on an I/O thread; the service moves to its own
-  // executor as it needs and completes `done` exactly once, on any thread.
+  // executor as it needs and completes `done` exactly once, on any thread
+  // (unless it answered through AwsCall::open_event_stream).
   virtual void call(AwsCall call, AwsDone done) = 0;
 };
 

@@ -1,6 +1,9 @@
 #include "http/server.h"
 
+#include <mutex>
+
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -15,6 +18,62 @@ using tcp = asio::ip::tcp;
 constexpr size_t kChunkSize = 256 * 1024;     // streamed bodies, both ways
 constexpr size_t kSmallChunk = 16 * 1024;     // bodies read whole
 constexpr uint64_t kMaxLinger = 64 * 1024 * 1024;
+
+class Connection;
+
+// The state a ResponseStream shares between its producer (any thread) and
+// its connection (the strand). The producer appends to `pending`; the
+// connection takes it whole and writes it as one chunk.
+class OpenStream final : public ResponseStream {
+ public:
+  OpenStream(std::weak_ptr<Connection> connection, std::function<void()> on_close)
+      : connection_(std::move(connection)), on_close_(std::move(on_close)) {}
+
+  bool write(std::string data) override;
+  void finish() override;
+
+  // The connection's side, on its strand.
+  struct Taken {
+    std::string data;
+    bool finish = false;
+  };
+  Taken take() {
+    std::lock_guard lock(mu_);
+    kicked_ = false;
+    Taken t;
+    t.data.swap(pending_);
+    t.finish = finishing_ && t.data.empty();
+    return t;
+  }
+  // The connection ended the stream (not finish()): returns on_close, to run
+  // once, if the producer had not finished.
+  std::function<void()> abort() {
+    std::lock_guard lock(mu_);
+    pending_.clear();
+    bool was_open = !ended_;
+    ended_ = true;
+    auto f = std::move(on_close_);
+    on_close_ = nullptr;
+    return was_open && !finishing_ ? std::move(f) : nullptr;
+  }
+  void release() {  // finished normally
+    std::lock_guard lock(mu_);
+    ended_ = true;
+    on_close_ = nullptr;
+  }
+
+ private:
+  void kickLocked();
+
+  std::mutex mu_;
+  std::weak_ptr<Connection> connection_;
+  std::function<void()> on_close_;
+  std::string pending_;
+  bool finishing_ = false;
+  bool ended_ = false;
+  bool overflow_ = false;
+  bool kicked_ = false;  // a pump is posted to the strand
+};
 
 // One client connection: read a request header, then its body (whole, or
 // piece by piece into a BodySink), hand it to the Handler, write the answer
@@ -161,7 +220,112 @@ class Connection : public std::enable_shared_from_this<Connection> {
                        self->writeStreamed(std::move(head), std::move(source), offset, length);
                      });
     };
-    return Respond(std::move(whole), std::move(streamed));
+    Respond::Opened opened = [self, keep_alive, version](Response head, std::function<void()> on_close) {
+      auto out = std::make_shared<OpenStream>(self, std::move(on_close));
+      asio::dispatch(self->stream_.get_executor(), [self, keep_alive, version, head = std::move(head), out]() mutable {
+        head.version(version);
+        head.keep_alive(keep_alive && head.keep_alive());
+        self->writeOpenHead(std::move(head), std::move(out));
+      });
+      return out;
+    };
+    return Respond(std::move(whole), std::move(streamed), std::move(opened));
+  }
+
+ public:
+  // OpenStream's producer side wants its queue sent.
+  void pumpLater() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->pumpOpen(); });
+  }
+  // The producer queued more than ResponseStream::kMaxQueuedBytes.
+  void overflowLater() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->abortOpen(); });
+  }
+
+ private:
+  // An open stream: the header, then chunks as the producer writes, while
+  // watching the socket for the client going away (a live tail's client
+  // sends nothing, so a readable socket with nothing to read means EOF).
+  void writeOpenHead(Response head, std::shared_ptr<OpenStream> out) {
+    streamed_ = std::make_unique<beast_http::response<beast_http::buffer_body>>();
+    static_cast<beast_http::response_header<>&>(*streamed_) = std::move(head.base());
+    streamed_->set(beast_http::field::server, options_.server_name);
+    streamed_->erase(beast_http::field::content_length);
+    // HTTP/1.0 has no chunked encoding: the body ends with the connection.
+    if (streamed_->version() >= 11) {
+      streamed_->chunked(true);
+    } else {
+      streamed_->keep_alive(false);
+    }
+    streamed_->body().data = nullptr;
+    streamed_->body().size = 0;
+    streamed_->body().more = true;
+    open_ = std::move(out);
+    open_writing_ = true;
+    ++open_generation_;
+    serializer_ = std::make_unique<beast_http::response_serializer<beast_http::buffer_body>>(*streamed_);
+    close_after_stream_ = !streamed_->keep_alive();
+    stream_.expires_after(options_.idle_timeout);
+    beast_http::async_write_header(stream_, *serializer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->abortOpen();
+      self->open_writing_ = false;
+      self->watchOpen();
+      self->pumpOpen();
+    });
+  }
+
+  void watchOpen() {
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                [self = shared_from_this(), gen = open_generation_](beast::error_code ec) {
+                                  if (gen != self->open_generation_ || !self->open_) return;
+                                  beast::error_code ignored;
+                                  // Bytes waiting are a next request (kept for read()); none is EOF.
+                                  if (!ec && self->stream_.socket().available(ignored) > 0 && !ignored) return;
+                                  self->abortOpen();
+                                });
+  }
+
+  void pumpOpen() {
+    if (!open_ || open_writing_) return;
+    auto taken = open_->take();
+    auto& body = streamed_->body();
+    if (!taken.data.empty()) {
+      open_chunk_ = std::move(taken.data);
+      body.data = open_chunk_.data();
+      body.size = open_chunk_.size();
+      body.more = true;
+    } else if (taken.finish) {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    } else {
+      return;
+    }
+    open_writing_ = true;
+    stream_.expires_after(options_.idle_timeout);
+    beast_http::async_write(stream_, *serializer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->open_writing_ = false;
+      if (!self->open_) return;  // aborted meanwhile
+      if (ec == beast_http::error::need_buffer) return self->pumpOpen();
+      if (ec) return self->abortOpen();
+      // The last chunk is out: the exchange is over.
+      self->open_->release();
+      self->open_.reset();
+      ++self->open_generation_;
+      self->open_chunk_ = std::string();
+      self->serializer_.reset();
+      self->streamed_.reset();
+      if (self->close_after_stream_) return self->close();
+      self->read();
+    });
+  }
+
+  void abortOpen() {
+    if (!open_) return;
+    auto out = std::move(open_);
+    ++open_generation_;
+    if (auto on_close = out->abort()) on_close();
+    close();
   }
 
   void write(Response response, bool close_after) {
@@ -282,6 +446,64 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t source_left_ = 0;
   bool close_after_stream_ = false;
   std::vector<char> out_chunk_;
+  // An open stream in progress (shares streamed_ and serializer_).
+  std::shared_ptr<OpenStream> open_;
+  std::string open_chunk_;  // being written
+  bool open_writing_ = false;
+  uint64_t open_generation_ = 0;  // tells a stale socket watch from the current one
+};
+
+bool OpenStream::write(std::string data) {
+  std::lock_guard lock(mu_);
+  if (ended_ || finishing_ || overflow_) return false;
+  if (pending_.size() + data.size() > kMaxQueuedBytes) {
+    // The client reads too slowly: end the stream rather than grow without
+    // bound (the connection aborts it, and on_close runs).
+    overflow_ = true;
+    pending_.clear();
+    if (auto c = connection_.lock()) c->overflowLater();
+    return false;
+  }
+  pending_ += data;
+  kickLocked();
+  return true;
+}
+
+void OpenStream::finish() {
+  std::lock_guard lock(mu_);
+  if (ended_ || finishing_) return;
+  finishing_ = true;
+  kickLocked();
+}
+
+void OpenStream::kickLocked() {
+  if (kicked_) return;
+  kicked_ = true;
+  if (auto c = connection_.lock()) c->pumpLater();
+}
+
+// A Respond without a streaming path: the body is collected and sent whole.
+class CollectedStream final : public ResponseStream {
+ public:
+  CollectedStream(Response head, Respond::Whole whole) : head_(std::move(head)), whole_(std::move(whole)) {}
+  bool write(std::string data) override {
+    std::lock_guard lock(mu_);
+    if (done_) return false;
+    head_.body() += data;
+    return true;
+  }
+  void finish() override {
+    std::lock_guard lock(mu_);
+    if (done_) return;
+    done_ = true;
+    whole_(std::move(head_));
+  }
+
+ private:
+  std::mutex mu_;
+  Response head_;
+  Respond::Whole whole_;
+  bool done_ = false;
 };
 
 }  // namespace
@@ -301,6 +523,11 @@ void Respond::stream(Response head, std::shared_ptr<BodySource> source, uint64_t
   }
   head.body() = std::move(body);
   whole_(std::move(head));
+}
+
+std::shared_ptr<ResponseStream> Respond::open(Response head, std::function<void()> on_close) const {
+  if (opened_) return opened_(std::move(head), std::move(on_close));
+  return std::make_shared<CollectedStream>(std::move(head), whole_);
 }
 
 Response Handler::reject(beast_http::status status, std::string_view reason) {

@@ -12,6 +12,9 @@
 // in pieces through a BodySink, with no size limit; and a response body may
 // come from a BodySource, read piece by piece as the socket drains. Every
 // other request is read whole, up to ServerOptions::body_limit.
+//
+// Long-lived answers (event streams) open a ResponseStream: the handler
+// writes the body over time, sent with chunked transfer encoding.
 #pragma once
 
 #include <atomic>
@@ -43,18 +46,43 @@ class BodySource {
   virtual Result<size_t> read(uint64_t offset, char* out, size_t n) = 0;
 };
 
-// How a handler answers: once, from any thread, with a whole Response or
-// with a header plus a body streamed from a BodySource.
+// A response body that its producer writes over time (an event stream),
+// sent with chunked transfer encoding (to an HTTP/1.0 client: unframed, the
+// connection closing ends it). Thread-safe: any thread may write.
+//
+// The stream ends once: by finish(), or by the connection (the client
+// disconnected, a write failed, or the client reads too slowly and more than
+// kMaxQueuedBytes wait to be sent). In the latter case the connection is
+// closed and the `on_close` given to Respond::open() runs once, on the
+// connection's strand; it must not block. Either way write() returns false
+// from then on, and the connection holds nothing of the producer's.
+class ResponseStream {
+ public:
+  static constexpr size_t kMaxQueuedBytes = 16 * 1024 * 1024;
+  virtual ~ResponseStream() = default;
+  // Queues `data` to be sent; false once the stream has ended.
+  virtual bool write(std::string data) = 0;
+  // Ends the body after what is queued; the connection then reads its next
+  // request if keep-alive holds. No effect once the stream has ended.
+  virtual void finish() = 0;
+};
+
+// How a handler answers: once, from any thread, with a whole Response, with
+// a header plus a body streamed from a BodySource, or with a header plus a
+// ResponseStream.
 class Respond {
  public:
   using Whole = std::function<void(Response)>;
   using Streamed = std::function<void(Response, std::shared_ptr<BodySource>, uint64_t, uint64_t)>;
+  using Opened = std::function<std::shared_ptr<ResponseStream>(Response, std::function<void()>)>;
 
   Respond() = default;
   template <typename F>
     requires std::is_invocable_v<F&, Response> && (!std::is_same_v<std::decay_t<F>, Respond>)
   Respond(F f) : whole_(std::move(f)) {}  // NOLINT: implicit, as std::function is
   Respond(Whole whole, Streamed streamed) : whole_(std::move(whole)), streamed_(std::move(streamed)) {}
+  Respond(Whole whole, Streamed streamed, Opened opened)
+      : whole_(std::move(whole)), streamed_(std::move(streamed)), opened_(std::move(opened)) {}
 
   void operator()(Response response) const { whole_(std::move(response)); }
   // Answers with `head`'s status and headers and `length` bytes of `source`
@@ -62,11 +90,18 @@ class Respond {
   // streaming path (a Respond made from a plain function), the body is read
   // into memory and sent whole.
   void stream(Response head, std::shared_ptr<BodySource> source, uint64_t offset, uint64_t length) const;
+  // Answers with `head`'s status and headers now and a body written through
+  // the returned stream (Content-Length and Transfer-Encoding are set here).
+  // `on_close` runs if the connection ends the stream (see ResponseStream).
+  // Without a streaming path (a Respond made from a plain function), the
+  // body is collected and sent whole at finish().
+  std::shared_ptr<ResponseStream> open(Response head, std::function<void()> on_close) const;
   explicit operator bool() const { return static_cast<bool>(whole_); }
 
  private:
   Whole whole_;
   Streamed streamed_;
+  Opened opened_;
 };
 
 // Receives the body of a request claimed by Handler::streamBody.

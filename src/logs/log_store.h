@@ -184,6 +184,18 @@ struct ReadPage {
   bool exhausted = false;  // nothing further matches the query
 };
 
+// A block that has become durable, as append listeners see it (Live Tail).
+struct AppendedBlock {
+  std::string_view group;
+  std::string_view stream;
+  int64_t ingestion_time = 0;  // ms, as read() reports it
+  const EventBatch& events;    // as appended
+  // The events' indices in stored (read) order; empty when that is the
+  // order of `events`.
+  std::span<const uint32_t> order;
+};
+using AppendListener = std::function<void(const AppendedBlock&)>;
+
 struct LogStoreOptions {
   std::filesystem::path dir;
   const Clock* clock = nullptr;  // required
@@ -246,6 +258,16 @@ class LogStore {
 
   // One page of events in Position order (kNotFound: no such group).
   virtual Result<ReadPage> read(const ReadQuery& query) const = 0;
+
+  // Calls `listener` on the writer thread for each block that becomes
+  // durable from now on, in the order they commit (so a stream's blocks in
+  // the order of its appends), before the append's `done`. It must be
+  // quick and must not block, append, or add or remove listeners. Returns an
+  // id for removeAppendListener(). With no listener the writer pays one
+  // atomic load per batch.
+  virtual uint64_t addAppendListener(AppendListener listener) = 0;
+  // Once this returns, the listener is not running and will not run again.
+  virtual void removeAppendListener(uint64_t id) = 0;
 
   // The offset recorded with the last durable block of `source`, if any.
   virtual std::optional<uint64_t> sourceOffset(std::string_view source) const = 0;

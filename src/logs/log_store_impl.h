@@ -180,6 +180,8 @@ class LogStoreImpl final : public LogStore {
   void append(std::string_view group, std::string_view stream, EventBatch events, std::optional<SourceMark> source,
               AppendDone done) override;
   Result<ReadPage> read(const ReadQuery& query) const override;
+  uint64_t addAppendListener(AppendListener listener) override;
+  void removeAppendListener(uint64_t id) override;
   std::optional<uint64_t> sourceOffset(std::string_view source) const override;
   void forgetSource(std::string_view source) override;
   void resumeSource(std::string_view source) override;
@@ -263,6 +265,15 @@ class LogStoreImpl final : public LogStore {
   std::vector<iovec> iov_;
   std::vector<std::string_view> failed_in_batch_;  // sources, until published to failed_sources_
   std::vector<uint32_t> order_;
+
+  // Append listeners (Live Tail). listeners_mu_ is held while they run, so
+  // that removeAppendListener() waits for a running one.
+  void notifyListeners(const std::vector<Pending>& batch);
+  std::mutex listeners_mu_;
+  std::map<uint64_t, AppendListener> listeners_;
+  uint64_t next_listener_ = 1;
+  std::atomic<bool> has_listeners_{false};
+  std::vector<uint32_t> listener_order_;  // the writer's
 };
 
 }  // namespace berth::logs::internal

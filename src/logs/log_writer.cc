@@ -61,6 +61,7 @@ void LogStoreImpl::writerLoop() {
       std::swap(batch, queue_);
     }
     writeBatch(batch);
+    if (has_listeners_.load(std::memory_order_acquire)) notifyListeners(batch);
     for (Pending& p : batch) p.done(std::move(p.status));
     batch.clear();
     // Do not keep the memory of one huge batch around.
@@ -68,6 +69,42 @@ void LogStoreImpl::writerLoop() {
       wbuf_.reset();
       wbuf_capacity_ = 0;
     }
+  }
+}
+
+uint64_t LogStoreImpl::addAppendListener(AppendListener listener) {
+  std::lock_guard lock(listeners_mu_);
+  uint64_t id = next_listener_++;
+  listeners_.emplace(id, std::move(listener));
+  has_listeners_.store(true, std::memory_order_release);
+  return id;
+}
+
+void LogStoreImpl::removeAppendListener(uint64_t id) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.erase(id);
+  has_listeners_.store(!listeners_.empty(), std::memory_order_release);
+}
+
+// The blocks of `batch` that were written, in commit order (the order of the
+// appends: writeBatch groups them by group with a stable sort, and a
+// stream's appends all go to its group). Runs after writeBatch published
+// them, so that a listener that reads the store finds them there.
+void LogStoreImpl::notifyListeners(const std::vector<Pending>& batch) {
+  std::lock_guard lock(listeners_mu_);
+  if (listeners_.empty()) return;
+  for (const Pending& p : batch) {
+    if (!p.status || p.size == 0 || p.events.empty() || !p.group) continue;
+    std::span<const uint32_t> order;
+    if (!p.sorted) {  // stored in stable timestamp order (writeGroup)
+      listener_order_.resize(p.events.size());
+      for (uint32_t i = 0; i < listener_order_.size(); ++i) listener_order_[i] = i;
+      std::stable_sort(listener_order_.begin(), listener_order_.end(),
+                       [&](uint32_t a, uint32_t b) { return p.events.timestamp(a) < p.events.timestamp(b); });
+      order = listener_order_;
+    }
+    AppendedBlock block{p.group->info.name, p.stream->name, p.ref.ingestion_time, p.events, order};
+    for (const auto& [id, listener] : listeners_) listener(block);
   }
 }
 

@@ -3,11 +3,17 @@ boto3, every response checked against botocore's model (conformance.py).
 
 Covers groups, retention, streams, PutLogEvents and its limits,
 GetLogEvents paging in both directions, FilterLogEvents with patterns,
-tags, tokens, and that a refused batch stores nothing. The awslogs driver's
-tests (real containers) are in test_task_logs.py.
+tags, tokens, that a refused batch stores nothing, and StartLiveTail's event
+stream (through live_tail_client.py under a newer botocore). The awslogs
+driver's tests (real containers) are in test_task_logs.py.
 """
 
 import json
+import os
+import queue
+import subprocess
+import sys
+import threading
 import time
 import unittest
 
@@ -16,6 +22,72 @@ from berth_harness import ACCOUNT, REGION, BerthdTestCase
 
 def now_ms():
     return int(time.time() * 1000)
+
+
+# StartLiveTail needs botocore 1.33+; ctest runs this file under Debian's
+# python3, whose botocore (1.29) lacks it, so the live-tail client runs under
+# this interpreter instead.
+LIVE_TAIL_PYTHON = os.environ.get("BERTH_LIVE_TAIL_PYTHON", "/root/.pyenv/versions/3.11.7/bin/python3")
+LIVE_TAIL_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "live_tail_client.py")
+
+
+class LiveTailClient:
+    """live_tail_client.py in a subprocess; its JSON lines arrive on a queue."""
+
+    def __init__(self, berthd, mode, request):
+        ak, sk = berthd.credentials()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_ACCESS_KEY_ID=ak, AWS_SECRET_ACCESS_KEY=sk, AWS_CONFIG_FILE=os.devnull,
+                   AWS_SHARED_CREDENTIALS_FILE=os.devnull, NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+        for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "PYTHONPATH", "PYTHONHOME"):
+            env.pop(k, None)
+        self.proc = subprocess.Popen([LIVE_TAIL_PYTHON, LIVE_TAIL_CLIENT, berthd.endpoint, berthd.region, mode,
+                                      json.dumps(request)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=env, text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        with self.proc.stdout:
+            for line in self.proc.stdout:
+                self.lines.put(json.loads(line))
+        self.lines.put(None)  # EOF
+
+    def next(self, timeout=15):
+        try:
+            item = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no output from the live-tail client within {timeout}s")
+        if item is None:
+            self.proc.wait(timeout=10)
+            err = self.proc.stderr.read()
+            if self.proc.returncode == 77:
+                print(f"SKIP: {err.strip()}", file=sys.stderr, flush=True)
+                raise unittest.SkipTest(err.strip())
+            raise AssertionError(f"live-tail client exited {self.proc.returncode}: {err[-3000:]}")
+        return item
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("close\n")
+                self.proc.stdin.flush()
+            except BrokenPipeError:
+                pass
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stdin.close()
+        self.proc.stderr.close()
+
+
+def live_tail_missing_reason():
+    if not os.access(LIVE_TAIL_PYTHON, os.X_OK):
+        return f"{LIVE_TAIL_PYTHON} not found (set BERTH_LIVE_TAIL_PYTHON to a python with botocore >= 1.33)"
+    return None
 
 
 class LogsApiTest(BerthdTestCase):
@@ -270,6 +342,86 @@ class LogsApiTest(BerthdTestCase):
         out = self.berthd.aws("logs", "tail", g, "--since", "5m", output="text")
         self.assertIn("hello from the tail test", out)
         self.assertIn("ecs/app/1", out)
+
+
+    # ------------------------------------------------------------ live tail
+    def live_tail(self, mode, request):
+        reason = live_tail_missing_reason()
+        if reason:
+            print(f"SKIP: {reason}", file=sys.stderr, flush=True)
+            self.skipTest(reason)
+        client = LiveTailClient(self.berthd, mode, request)
+        self.addCleanup(client.kill)
+        return client
+
+    def test_start_live_tail_errors(self):
+        g = self.group("/ecs/live-tail-errors")
+        self.group("/ecs/live-tail-errors-2")
+        cases = [
+            ({"logGroupIdentifiers": [g], "logStreamNames": ["a"], "logStreamNamePrefixes": ["b"]},
+             "InvalidParameterException"),
+            ({"logGroupIdentifiers": [g, "/ecs/live-tail-errors-2"], "logStreamNamePrefixes": ["b"]},
+             "InvalidParameterException"),
+            ({"logGroupIdentifiers": [g], "logEventFilterPattern": "@bad"}, "InvalidParameterException"),
+            ({"logGroupIdentifiers": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{g}:*"]},
+             "InvalidParameterException"),
+            ({"logGroupIdentifiers": [g, "/ecs/no-such-group"]}, "ResourceNotFoundException"),
+        ]
+        clients = [(self.live_tail("error", req), code) for req, code in cases]
+        for client, code in clients:
+            self.assertEqual(client.next()["error"], code)
+
+    def test_start_live_tail_streams_new_matching_events(self):
+        g = self.group("/ecs/live-tail")
+        for s in ("app/1", "app/2", "sidecar"):
+            self.logs.create_log_stream(logGroupName=g, logStreamName=s)
+        self.put(g, "app/1", ["from before the session"])
+        arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{g}"
+        client = self.live_tail("tail", {"logGroupIdentifiers": [arn], "logStreamNamePrefixes": ["app/"],
+                                         "logEventFilterPattern": "-DEBUG"})
+        start = client.next()["start"]
+        self.assertEqual(start["logGroupIdentifiers"], [arn])
+        self.assertEqual(start["logStreamNamePrefixes"], ["app/"])
+        self.assertEqual(start["logEventFilterPattern"], "-DEBUG")
+        session_id = start["sessionId"]
+
+        self.put(g, "app/1", ["one", "DEBUG noise", "two"])
+        self.put(g, "sidecar", ["not a selected stream"])
+        self.put(g, "app/2", ["three"])
+        self.put(g, "app/1", ["four"])
+        expected = [("app/1", "one"), ("app/1", "two"), ("app/2", "three"), ("app/1", "four")]
+        got, updates = [], 0
+        deadline = time.monotonic() + 20
+        # Until everything arrived, then two more updates in case of extras.
+        while time.monotonic() < deadline and (len(got) < len(expected) or updates < 2):
+            update = client.next()["update"]
+            self.assertFalse(update["sessionMetadata"]["sampled"])
+            for e in update["sessionResults"]:
+                self.assertEqual(e["logGroupIdentifier"], arn)
+                self.assertGreater(e["ingestionTime"], 0)
+                got.append((e["logStreamName"], e["message"]))
+            if len(got) >= len(expected):
+                updates += 1
+        self.assertEqual(got, expected)
+
+        client.close()
+        while True:
+            item = client.next()
+            if item.get("closed"):
+                break
+        client.proc.wait(timeout=10)
+        self.assertEqual(client.proc.returncode, 0)
+        # berthd noticed the client going and ended the session.
+        ended = f"live tail session {session_id} ended"
+        for _ in range(100):
+            with open(self.berthd.log_path) as f:
+                if ended in f.read():
+                    break
+            time.sleep(0.05)
+        with open(self.berthd.log_path) as f:
+            self.assertIn(ended, f.read())
+        self.assertEqual(self.berthd.health(), 200)
+        self.assertEqual(len(self.logs.describe_log_streams(logGroupName=g)["logStreams"]), 3)
 
 
 if __name__ == "__main__":

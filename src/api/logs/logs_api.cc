@@ -105,11 +105,19 @@ bool parseDigits(std::string_view s, uint64_t& out) {
 }  // namespace
 
 LogsApi::LogsApi(logs::LogStore& store, const Clock& clock, LogsApiOptions options)
-    : store_(store), clock_(clock), options_(std::move(options)), token_key_(randomHex(16)) {}
+    : store_(store), clock_(clock), options_(std::move(options)), token_key_(randomHex(16)) {
+  if (options_.live_tail_executor)
+    live_tail_ = std::make_unique<LiveTail>(store_, options_.live_tail_executor, options_.live_tail);
+}
+
+void LogsApi::stopLiveTails() {
+  if (live_tail_) live_tail_->stop();
+}
 
 void LogsApi::invoke(const AwsCall& call, AwsDone done) {
   const std::string& op = call.operation->name;
   if (op == "PutLogEvents") return putLogEvents(call, std::move(done));
+  if (op == "StartLiveTail") return startLiveTail(call, std::move(done));
   AwsReply reply = [&]() -> AwsReply {
     if (op == "CreateLogGroup") return createLogGroup(call);
     if (op == "DeleteLogGroup") return deleteLogGroup(call);
@@ -519,6 +527,53 @@ AwsReply LogsApi::filterLogEvents(const AwsCall& call) {
   reply["searchedLogStreams"] = bj::array{};
   if (!page.exhausted && page.last) reply["nextToken"] = positionDigits(*page.last, scope);
   return reply;
+}
+
+// --- live tail ---
+
+Result<LiveTailSpec> LogsApi::liveTailSpec(const AwsCall& call) const {
+  const auto& in = call.input;
+  auto identifiers = json::stringList(in, "logGroupIdentifiers");
+  auto names = json::stringList(in, "logStreamNames");
+  auto prefixes = json::stringList(in, "logStreamNamePrefixes");
+  if (identifiers.empty() || identifiers.size() > 10)
+    return invalid(fmt::format(
+        "1 validation error detected: Value at 'logGroupIdentifiers' failed to satisfy constraint: Member must have "
+        "length less than or equal to 10 and greater than or equal to 1 (got {})",
+        identifiers.size()));
+  if (!names.empty() && !prefixes.empty())
+    return invalid("logStreamNames and logStreamNamePrefixes are mutually exclusive parameters.");
+  if ((!names.empty() || !prefixes.empty()) && identifiers.size() != 1)
+    return invalid("logStreamNames or logStreamNamePrefixes can only be used with exactly one log group.");
+  if (names.size() > 100 || prefixes.size() > 100)
+    return invalid("At most 100 logStreamNames or logStreamNamePrefixes are allowed.");
+
+  LiveTailSpec spec;
+  for (const auto& id : identifiers) {
+    std::string name = id;
+    if (id.starts_with("arn:")) {
+      if (id.ends_with(":*") || id.ends_with("*"))
+        return invalid(fmt::format("Log group ARN must not end with an asterisk: {}", id));
+      name = BERTH_TRY(groupOfArn(id));
+    }
+    for (const auto& g : spec.groups)
+      if (g.name == name) return invalid(fmt::format("Duplicate log group identifier: {}", id));
+    BERTH_TRY(mapStore(store_.group(name), false));
+    spec.groups.push_back(LiveTailSpec::Group{name, id});
+  }
+  spec.stream_names = std::move(names);
+  spec.stream_prefixes = std::move(prefixes);
+  spec.pattern = BERTH_TRY(logs::FilterPattern::parse(json::stringOr(in, "logEventFilterPattern")));
+  return spec;
+}
+
+void LogsApi::startLiveTail(const AwsCall& call, AwsDone done) {
+  auto spec = liveTailSpec(call);
+  if (!spec) return done(std::unexpected(std::move(spec).error()));
+  if (!live_tail_ || !call.open_event_stream)
+    return done(
+        fail(ErrorCode::kUnimplemented, "Live Tail is not available on this endpoint.", "InvalidOperationException"));
+  live_tail_->start(std::move(*spec), call.request_id, call.open_event_stream);
 }
 
 // --- tags ---

@@ -1,5 +1,6 @@
 // The CloudWatch Logs front end (Logs_20140328): groups, streams, retention,
-// tags, PutLogEvents, GetLogEvents and FilterLogEvents over logs::LogStore.
+// tags, PutLogEvents, GetLogEvents, FilterLogEvents and StartLiveTail (an
+// event stream, live_tail.h) over logs::LogStore.
 //
 // The store is thread-safe, so calls run on a small pool of their own
 // (`LogsService`): a FilterLogEvents that scans a gigabyte must not hold up
@@ -8,10 +9,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "api/logs/live_tail.h"
 #include "api/service.h"
 #include "common/clock.h"
 #include "logs/log_store.h"
@@ -21,6 +24,10 @@ namespace berth::api {
 struct LogsApiOptions {
   std::string account_id = "000000000000";
   std::string region = "us-east-1";  // used when the call's scope names none
+  // Where Live Tail sessions run (their timers); without one, StartLiveTail
+  // is refused.
+  boost::asio::any_io_executor live_tail_executor;
+  LiveTailOptions live_tail;
 };
 
 class LogsApi {
@@ -30,6 +37,11 @@ class LogsApi {
   // Runs one call and completes `done` exactly once, on this thread or (for
   // PutLogEvents) the store's writer thread.
   void invoke(const AwsCall& call, AwsDone done);
+
+  // Ends every Live Tail session and refuses new ones; call before the
+  // live-tail executor's pool joins.
+  void stopLiveTails();
+  size_t liveTailSessions() const { return live_tail_ ? live_tail_->sessionCount() : 0; }
 
  private:
   using Object = boost::json::object;
@@ -44,6 +56,8 @@ class LogsApi {
   void putLogEvents(const AwsCall& call, AwsDone done);
   AwsReply getLogEvents(const AwsCall& call);
   AwsReply filterLogEvents(const AwsCall& call);
+  void startLiveTail(const AwsCall& call, AwsDone done);
+  Result<LiveTailSpec> liveTailSpec(const AwsCall& call) const;
   AwsReply tagLogGroup(const AwsCall& call);
   AwsReply untagLogGroup(const AwsCall& call);
   AwsReply listTagsLogGroup(const AwsCall& call);
@@ -71,6 +85,7 @@ class LogsApi {
   const Clock& clock_;
   LogsApiOptions options_;
   std::string token_key_;
+  std::unique_ptr<LiveTail> live_tail_;
 };
 
 // An AwsService that runs LogsApi calls on `executor` (a pool).
