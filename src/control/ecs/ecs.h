@@ -37,6 +37,10 @@ struct EcsConfig {
   std::string account_id = "000000000000";
   // Stopped tasks stay describable this long (AWS: at least one hour).
   std::chrono::seconds stopped_task_retention{3600};
+  // Testing and chaos (berthd --spot-interrupt-after): every FARGATE_SPOT
+  // task is interrupted this long after it reached RUNNING, as if AWS took
+  // the capacity back. 0: never (berth has no Spot market of its own).
+  std::chrono::seconds spot_interrupt_after{0};
 };
 
 // The wait before a service's next launch after `consecutive_failures`
@@ -44,6 +48,27 @@ struct EcsConfig {
 double launchThrottleDelay(int64_t consecutive_failures);
 // The deployment circuit breaker's failure threshold for a desired count.
 int64_t circuitBreakerThreshold(int64_t desired_count);
+
+// Capacity provider strategies (validated: items {capacityProvider, base,
+// weight} with base and weight present). The provider ECS places the next
+// task on, given the live tasks per provider of the same group (a service
+// deployment or one RunTask call): a provider with a base gets tasks until
+// it has its base; beyond the base, the provider furthest below its
+// weight's share of the tasks beyond base goes next, ties to the earlier
+// item.
+std::string nextCapacityProvider(const boost::json::array& strategy, const std::map<std::string, int64_t>& counts);
+// How ECS splits `count` tasks over a strategy: nextCapacityProvider applied
+// `count` times from nothing.
+std::map<std::string, int64_t> capacityProviderSplit(const boost::json::array& strategy, int64_t count);
+
+// What a Fargate Spot interruption applies to (Ecs::interruptSpotTasks).
+struct SpotInterruption {
+  std::string cluster = "default";  // name or ARN
+  std::string service;              // only this service's tasks (optional)
+  std::vector<std::string> tasks;   // exactly these tasks, ids or ARNs (optional)
+  int64_t count = 0;                // at most this many, oldest first (0: all)
+};
+inline constexpr std::string_view kSpotInterruptionReason = "Your Spot Task was interrupted.";
 
 struct CallContext {
   std::string principal_arn;
@@ -72,6 +97,18 @@ class Ecs {
   void onTaskEvent(const agent::TaskEvent& event);
   // Periodic work: services reconcile, old stopped tasks are forgotten.
   void tick();
+
+  // Interrupts running FARGATE_SPOT tasks as AWS does when it reclaims Spot
+  // capacity: each task gets stopCode SpotInterruption and stoppedReason
+  // "Your Spot Task was interrupted." at once (that is AWS's two-minute
+  // warning), and the agent stops it (SIGTERM, then SIGKILL after the
+  // containers' stopTimeout). Services launch replacements at once, on the
+  // same strategy (Spot again: ECS never falls back to FARGATE), and an
+  // interruption never counts against a deployment's circuit breaker.
+  // Berth's hook for operators and tests (the EventBridge event is not
+  // modelled). Returns the interrupted task ARNs; a named task that is not a
+  // live FARGATE_SPOT task of the cluster is an InvalidParameterException.
+  Result<std::vector<std::string>> interruptSpotTasks(const SpotInterruption& what);
 
   size_t clusterCount() const { return clusters_.size(); }
   size_t taskCount() const { return tasks_.size(); }
@@ -183,13 +220,17 @@ class Ecs {
     bj::array tags;
     std::string service_name;
     std::string deployment_id;
-    // Live tasks per capacity provider in this group (service or RunTask
-    // call), counted once by the caller and updated by makeTask.
+    // Live tasks of this group (a service deployment, or one RunTask call)
+    // per capacity provider, availability zone and subnet: counted once by
+    // the caller (countPlacements) and updated by makeTask, which places
+    // each task by them.
     std::map<std::string, int64_t> provider_counts;
+    std::map<std::string, int64_t> zone_counts;
+    std::map<std::string, int64_t> subnet_counts;
   };
   Task makeTask(const Cluster& cluster, const TaskDefinition& td, LaunchParams& p, const CallContext& ctx);
-  // Counts live tasks per capacity provider of a service ("" for RunTask).
-  std::map<std::string, int64_t> providerCounts(const std::string& cluster_name, const std::string& service_name) const;
+  // Adds `tasks` to the placement counts of `p`.
+  static void countPlacements(const std::vector<Task*>& tasks, LaunchParams& p);
   void launchTask(const Task& task);
   void applyStop(Task& task, std::string stop_code, std::string reason);
   void reconcile(Service& service);
@@ -215,6 +256,9 @@ class Ecs {
   void addServiceEvent(Service& service, std::string message);
   std::vector<Task*> tasksOf(const Service& service);
   void pruneStopped();
+  // EcsConfig::spot_interrupt_after: interrupts the FARGATE_SPOT tasks that
+  // have run that long (spot.cc).
+  void interruptExpiredSpotTasks();
   // The task map and its index by service: tasks_ is keyed by ARN, which
   // begins with "task/<cluster>/", so a cluster's tasks are one key range.
   void insertTask(Task task);
@@ -241,7 +285,6 @@ class Ecs {
   std::map<std::string, std::set<std::string>, std::less<>> tasks_by_service_;              // "cluster/service" -> ARNs
   std::map<std::string, bj::object, std::less<>> account_settings_;                         // by "principal|name"
   std::string token_key_;
-  uint64_t subnet_cursor_ = 0;
 };
 
 }  // namespace berth::ecs

@@ -20,6 +20,8 @@
 // checks, HEALTHY; without checks at once (AWS waits 40 s: not modelled).
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -47,9 +49,17 @@ bool isPending(const std::string& status) {
   return status == "PROVISIONING" || status == "PENDING" || status == "ACTIVATING";
 }
 
-bool isSchedulerOrUserStop(const bj::object& task) {
+// Stops that say nothing about the deployment: the scheduler's, the user's,
+// and Spot capacity taken back (never a circuit breaker failure).
+bool isDeliberateStop(const bj::object& task) {
   std::string code = json::stringOr(task, "stopCode");
-  return code == "ServiceSchedulerInitiated" || code == "UserInitiated";
+  return code == "ServiceSchedulerInitiated" || code == "UserInitiated" || code == "SpotInterruption" ||
+         code == "TerminationNotice";
+}
+
+double createdAt(const bj::object& task) {
+  const bj::value* v = json::find(task, "createdAt");
+  return v && v->is_number() ? v->to_number<double>() : 0;
 }
 
 bj::object* findDeployment(bj::object& service, const std::string& id) {
@@ -123,7 +133,7 @@ bool Ecs::noteTaskOutcome(Service& service, const Task& before, const Task& afte
   bj::object old_doc = service.doc;
   bool stopped_now =
       json::stringOr(before.doc, "lastStatus") != "STOPPED" && json::stringOr(after.doc, "lastStatus") == "STOPPED";
-  if (stopped_now && !isSchedulerOrUserStop(after.doc)) {
+  if (stopped_now && !isDeliberateStop(after.doc)) {
     if (!after.doc.contains("startedAt")) {
       // Never reached RUNNING: throttle the next launch, stage 1 failure.
       int64_t n = ++service.sched.launch_failures;
@@ -258,13 +268,35 @@ void Ecs::reconcile(Service& service) {
 
   std::string scaling_reason = fmt::format("Scaling activity initiated by (deployment {})", primary_id);
 
-  // Too many tasks of the primary deployment: stop the newest first.
-  std::sort(primary_tasks.begin(), primary_tasks.end(), [](Task* a, Task* b) {
-    return json::find(a->doc, "createdAt")->to_number<double>() > json::find(b->doc, "createdAt")->to_number<double>();
-  });
+  // Too many tasks of the primary deployment (scale-in): stop the least
+  // healthy first, then tasks on a capacity provider above its share of the
+  // desired count, then in the zone with the most tasks, then the newest;
+  // what stays keeps the strategy's split and the zone spread.
   int64_t primary_live = static_cast<int64_t>(primary_tasks.size());
-  for (int64_t i = 0; primary_live > desired && i < static_cast<int64_t>(primary_tasks.size()); ++i, --primary_live)
-    to_stop.push_back({primary_tasks[static_cast<size_t>(i)], scaling_reason});
+  if (primary_live > desired) {
+    std::map<std::string, int64_t> target;
+    if (const auto* cps = json::getArray(primary, "capacityProviderStrategy"))
+      target = capacityProviderSplit(*cps, desired);
+    std::vector<Task*> keep = primary_tasks;
+    while (static_cast<int64_t>(keep.size()) > desired) {
+      std::map<std::string, int64_t> providers, zones;
+      for (Task* t : keep) {
+        ++providers[json::stringOr(t->doc, "capacityProviderName")];
+        ++zones[json::stringOr(t->doc, "availabilityZone")];
+      }
+      auto rank = [&](Task* t) {
+        std::string provider = json::stringOr(t->doc, "capacityProviderName");
+        int64_t over = target.empty() ? 0 : providers[provider] - (target.contains(provider) ? target[provider] : 0);
+        return std::make_tuple(!isHealthy(*t), over > 0, zones[json::stringOr(t->doc, "availabilityZone")],
+                               createdAt(t->doc));
+      };
+      auto victim = std::max_element(keep.begin(), keep.end(), [&](Task* a, Task* b) { return rank(a) < rank(b); });
+      to_stop.push_back({*victim, scaling_reason});
+      keep.erase(victim);
+    }
+    primary_tasks = std::move(keep);
+    primary_live = desired;
+  }
 
   // Older deployments: pending tasks go first, running ones while enough
   // healthy tasks remain.
@@ -319,7 +351,10 @@ void Ecs::reconcile(Service& service) {
       } else if (propagate == "TASK_DEFINITION") {
         p.tags = (*td)->tags;
       }
-      p.provider_counts = providerCounts(updated.cluster_name, name);
+      // The new tasks are placed by the primary deployment's tasks that
+      // stay: a replacement goes to the provider below its share, and to
+      // the zone with the fewest tasks.
+      countPlacements(primary_tasks, p);
       CallContext ctx;
       for (int64_t i = 0; i < launches; ++i) {
         created.push_back(makeTask(cluster_it->second, **td, p, ctx));
@@ -405,6 +440,7 @@ void Ecs::reconcile(Service& service) {
 }
 
 void Ecs::tick() {
+  interruptExpiredSpotTasks();
   for (auto& [_, s] : services_) reconcile(s);
   pruneStopped();
 }

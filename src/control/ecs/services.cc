@@ -227,19 +227,35 @@ Result<bj::value> Ecs::updateService(const bj::object& in, const CallContext&) {
     d["taskDefinition"] = td_arn;
     td_doc = &(*td)->doc;
   }
-  if (json::getArray(in, "capacityProviderStrategy") || json::getString(in, "launchType")) {
+  // An empty strategy means the cluster's default strategy (nothing to
+  // change when the cluster has none).
+  const bj::array* cps_in = json::getArray(in, "capacityProviderStrategy");
+  const bj::array* cluster_default = json::getArray(cluster->doc, "defaultCapacityProviderStrategy");
+  bool placement_given = (cps_in && (!cps_in->empty() || (cluster_default && !cluster_default->empty()))) ||
+                         json::getString(in, "launchType");
+  if (placement_given) {
     std::string launch_type;
     bj::array capacity;
     BERTH_TRY(resolveLaunch(in, *cluster, &launch_type, &capacity));
     if (capacity.empty()) {
       if (!d.contains("launchType"))
         return invalidParameter("Updating from a capacity provider strategy to a launch type is not supported.");
+      if (launch_type != json::stringOr(d, "launchType")) new_deployment = true;
       d["launchType"] = launch_type;
     } else {
+      const bj::value* current = json::find(d, "capacityProviderStrategy");
+      if (!current || *current != bj::value(capacity)) {
+        // ECS refuses to change how tasks are placed under running tasks.
+        if (!json::getBool(in, "forceNewDeployment").value_or(false))
+          return invalidParameter(
+              "When switching from launch type to capacity provider strategy on an existing service, or making a "
+              "change to a capacity provider strategy on a service that is already using one, you must force a new "
+              "deployment.");
+        new_deployment = true;
+      }
       d.erase("launchType");
       d["capacityProviderStrategy"] = capacity;
     }
-    new_deployment = true;
   }
   if (const auto* nc = json::getObject(in, "networkConfiguration")) {
     if (td_doc) BERTH_TRY(validateNetworkConfiguration(nc, *td_doc));

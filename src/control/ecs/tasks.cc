@@ -23,35 +23,37 @@ std::string familyOf(const bj::object& task) {
 
 bool isLive(const bj::object& task) { return json::stringOr(task, "lastStatus") != "STOPPED"; }
 
-// Chooses the capacity provider for the next task, as ECS does: first the
-// provider with a base until its base is met, then the tasks beyond the
-// bases are split by weight (the provider furthest below its share wins).
-std::string pickProvider(const bj::array& strategy, const std::map<std::string, int64_t>& counts) {
-  auto countOf = [&](const std::string& name) {
-    auto it = counts.find(name);
-    return it == counts.end() ? int64_t{0} : it->second;
-  };
-  int64_t beyond_base = 0, weights = 0;
-  for (const auto& item : strategy) {
-    const auto& o = item.as_object();
-    std::string name = json::stringOr(o, "capacityProvider");
-    int64_t base = json::getInt(o, "base").value_or(0);
-    if (base > 0 && countOf(name) < base) return name;
-    beyond_base += std::max<int64_t>(0, countOf(name) - base);
-    weights += json::getInt(o, "weight").value_or(0);
-  }
-  std::string best;
-  double best_deficit = -1e18;
-  for (const auto& item : strategy) {
-    const auto& o = item.as_object();
-    int64_t weight = json::getInt(o, "weight").value_or(0);
-    if (weight == 0 || weights == 0) continue;
-    std::string name = json::stringOr(o, "capacityProvider");
-    double have = static_cast<double>(std::max<int64_t>(0, countOf(name) - json::getInt(o, "base").value_or(0)));
-    double share = static_cast<double>(beyond_base + 1) * static_cast<double>(weight) / static_cast<double>(weights);
-    if (share - have > best_deficit) {
-      best_deficit = share - have;
-      best = name;
+// The subnet of a task's elastic network interface ("" without awsvpc).
+std::string subnetOf(const bj::object& task) {
+  if (const auto* attachments = json::getArray(task, "attachments"))
+    for (const auto& a : *attachments)
+      if (const auto* details = json::getArray(a.as_object(), "details"))
+        for (const auto& detail : *details)
+          if (json::stringOr(detail.as_object(), "name") == "subnetId")
+            return json::stringOr(detail.as_object(), "value");
+  return {};
+}
+
+int64_t countOf(const std::map<std::string, int64_t>& counts, const std::string& key) {
+  auto it = counts.find(key);
+  return it == counts.end() ? 0 : it->second;
+}
+
+// Fargate spreads a service's tasks over the availability zones of its
+// subnets: the zone with the fewest tasks next, then the subnet with the
+// fewest tasks in it, ties to the earlier subnet in the request.
+const control::Subnet* pickSubnet(const std::vector<std::string>& ids, const control::NetworkInventory& network,
+                                  const std::map<std::string, int64_t>& zones,
+                                  const std::map<std::string, int64_t>& subnets) {
+  const control::Subnet* best = nullptr;
+  std::pair<int64_t, int64_t> best_key;
+  for (const auto& id : ids) {
+    const control::Subnet* s = network.findSubnet(id);
+    if (!s) continue;
+    std::pair<int64_t, int64_t> key{countOf(zones, s->availability_zone), countOf(subnets, s->id)};
+    if (!best || key < best_key) {
+      best = s;
+      best_key = key;
     }
   }
   return best;
@@ -59,14 +61,47 @@ std::string pickProvider(const bj::array& strategy, const std::map<std::string, 
 
 }  // namespace
 
-std::map<std::string, int64_t> Ecs::providerCounts(const std::string& cluster_name,
-                                                   const std::string& service_name) const {
+std::string nextCapacityProvider(const bj::array& strategy, const std::map<std::string, int64_t>& counts) {
+  int64_t beyond_base = 0, weights = 0;
+  for (const auto& item : strategy) {
+    const auto& o = item.as_object();
+    std::string name = json::stringOr(o, "capacityProvider");
+    int64_t base = json::getInt(o, "base").value_or(0);
+    if (base > 0 && countOf(counts, name) < base) return name;
+    beyond_base += std::max<int64_t>(0, countOf(counts, name) - base);
+    weights += json::getInt(o, "weight").value_or(0);
+  }
+  std::string best;
+  double best_deficit = 0;
+  for (const auto& item : strategy) {
+    const auto& o = item.as_object();
+    int64_t weight = json::getInt(o, "weight").value_or(0);
+    if (weight == 0 || weights == 0) continue;
+    std::string name = json::stringOr(o, "capacityProvider");
+    double have =
+        static_cast<double>(std::max<int64_t>(0, countOf(counts, name) - json::getInt(o, "base").value_or(0)));
+    double share = static_cast<double>(beyond_base + 1) * static_cast<double>(weight) / static_cast<double>(weights);
+    if (best.empty() || share - have > best_deficit) {
+      best_deficit = share - have;
+      best = name;
+    }
+  }
+  if (best.empty() && !strategy.empty()) best = json::stringOr(strategy.front().as_object(), "capacityProvider");
+  return best;
+}
+
+std::map<std::string, int64_t> capacityProviderSplit(const bj::array& strategy, int64_t count) {
   std::map<std::string, int64_t> counts;
-  forEachTaskInCluster(cluster_name, [&](const Task& other) {
-    if (other.service_name == service_name && isLive(other.doc))
-      ++counts[json::stringOr(other.doc, "capacityProviderName")];
-  });
+  for (int64_t i = 0; i < count; ++i) ++counts[nextCapacityProvider(strategy, counts)];
   return counts;
+}
+
+void Ecs::countPlacements(const std::vector<Task*>& tasks, LaunchParams& p) {
+  for (const Task* t : tasks) {
+    if (!p.capacity_strategy.empty()) ++p.provider_counts[json::stringOr(t->doc, "capacityProviderName")];
+    ++p.zone_counts[json::stringOr(t->doc, "availabilityZone")];
+    if (std::string subnet = subnetOf(t->doc); !subnet.empty()) ++p.subnet_counts[subnet];
+  }
 }
 
 Ecs::Task Ecs::makeTask(const Cluster& cluster, const TaskDefinition& td, LaunchParams& p, const CallContext&) {
@@ -105,7 +140,9 @@ Ecs::Task Ecs::makeTask(const Cluster& cluster, const TaskDefinition& td, Launch
   d["overrides"] = std::move(overrides);
 
   if (!p.capacity_strategy.empty()) {
-    std::string provider = pickProvider(p.capacity_strategy, p.provider_counts);
+    // Launched through a capacity provider: the task says which, and its
+    // launchType is still FARGATE (as ECS reports Fargate Spot tasks).
+    std::string provider = nextCapacityProvider(p.capacity_strategy, p.provider_counts);
     ++p.provider_counts[provider];
     d["capacityProviderName"] = provider;
   }
@@ -115,9 +152,11 @@ Ecs::Task Ecs::makeTask(const Cluster& cluster, const TaskDefinition& td, Launch
   const control::Subnet* subnet = nullptr;
   if (const auto* vpc = json::getObject(p.network_configuration, "awsvpcConfiguration")) {
     auto subnets = json::stringList(*vpc, "subnets");
-    if (!subnets.empty()) subnet = network_.findSubnet(subnets[subnet_cursor_++ % subnets.size()]);
+    subnet = pickSubnet(subnets, network_, p.zone_counts, p.subnet_counts);
   }
   if (subnet) {
+    ++p.zone_counts[subnet->availability_zone];
+    ++p.subnet_counts[subnet->id];
     d["availabilityZone"] = subnet->availability_zone;
     d["attachments"] =
         bj::array{bj::object{{"id", randomUuid()},
@@ -195,7 +234,9 @@ Result<bj::value> Ecs::runTask(const bj::object& in, const CallContext& ctx) {
   if (const auto* tags = json::getArray(in, "tags")) p.tags = *tags;
   if (json::stringOr(in, "propagateTags") == "TASK_DEFINITION")
     for (const auto& tag : (*td)->tags) p.tags.push_back(tag);
-  p.provider_counts = providerCounts(json::stringOr(cluster->doc, "clusterName"), "");
+  // The strategy and the zone spread apply to the tasks of this call
+  // (p's counts start empty): a base of 1 puts the first task of every
+  // RunTask on that provider.
 
   bj::array failures;
   if (p.launch_type == "EC2" || p.launch_type == "EXTERNAL" || p.launch_type == "MANAGED_INSTANCES") {
