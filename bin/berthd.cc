@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--vpc-cidr", o.vpc_cidr, "the default VPC's /16")->capture_default_str();
   app.add_option("--bridge", o.bridge, "the tasks' bridge (real agent)")->capture_default_str();
-  app.add_option("--runtime", o.runtime, "OCI runtime: runc or crun (real agent)")->capture_default_str();
+  app.add_option("--runtime", o.runtime, "container runtime (real agent): native (berth's own launcher; runc on cgroup v2 hosts), runc or crun")->capture_default_str();
   app.add_option("--cgroup-parent", o.cgroup_parent, "task cgroups go under this cgroup (real agent)")
       ->capture_default_str();
   app.add_option("--task-endpoint-port", o.task_endpoint_port,
@@ -35,6 +35,13 @@ int main(int argc, char** argv) {
   app.add_flag("--registry-create-on-push", o.registry_create_on_push,
                "create an ECR repository on its first push to the registry (ECR itself refuses: NAME_UNKNOWN)");
   app.add_flag("--check-responses", o.check_responses, "validate every response against the AWS model (tests)");
+  app.add_option("--fake-unpullable-image", o.fake_unpullable_images,
+                 "the fake agent fails to pull this image, as CannotPullContainerError (tests; repeatable; "
+                 "--agent fake only)");
+  app.add_option("--spot-interrupt-after", o.spot_interrupt_after,
+                 "interrupt every FARGATE_SPOT task this many seconds after it reaches RUNNING, as a Spot "
+                 "reclaim would (tests and chaos; 0: never)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   o.data_dir = data_dir;

@@ -94,8 +94,12 @@ Status validateOptions(const DaemonOptions& o) {
   if (o.io_threads < 1 || o.io_threads > 64) return fail(ErrorCode::kInvalidArgument, "--io-threads must be 1-64");
   if (o.worker_threads < 1 || o.worker_threads > 64)
     return fail(ErrorCode::kInvalidArgument, "--worker-threads must be 1-64");
-  if (o.runtime != "runc" && o.runtime != "crun") return fail(ErrorCode::kInvalidArgument, "--runtime must be runc or crun");
+  if (o.runtime != "native" && o.runtime != "runc" && o.runtime != "crun")
+    return fail(ErrorCode::kInvalidArgument, "--runtime must be native, runc or crun");
   if (o.bridge.empty() || o.bridge.size() > 15) return fail(ErrorCode::kInvalidArgument, "--bridge must be 1-15 characters");
+  if (!o.fake_unpullable_images.empty() && o.agent != "fake")
+    return fail(ErrorCode::kInvalidArgument, "--fake-unpullable-image needs --agent fake");
+  if (o.spot_interrupt_after < 0) return fail(ErrorCode::kInvalidArgument, "--spot-interrupt-after must be 0 or more");
   return {};
 }
 
@@ -132,7 +136,9 @@ int runDaemon(const DaemonOptions& options) {
   asio::io_context control_io(1);
   asio::io_context io(options.io_threads);
 
-  ecs::Ecs ecs(ecs::EcsConfig{options.region, options.account_id}, **store, clock, *network);
+  ecs::EcsConfig ecs_config{options.region, options.account_id};
+  ecs_config.spot_interrupt_after = std::chrono::seconds(options.spot_interrupt_after);
+  ecs::Ecs ecs(ecs_config, **store, clock, *network);
   if (auto ok = ecs.load(); !ok) {
     logLine("cannot load ECS state: " + ok.error().message);
     return 1;
@@ -162,7 +168,11 @@ int runDaemon(const DaemonOptions& options) {
     asio::post(control_io, [&ecs, event = std::move(event)] { ecs.onTaskEvent(event); });
   };
   std::unique_ptr<agent::FakeAgent> fake_agent;
-  if (options.agent == "fake") fake_agent = std::make_unique<agent::FakeAgent>(clock, sink);
+  if (options.agent == "fake") {
+    agent::FakeAgent::Options fake_options;
+    fake_options.unpullable_images.insert(options.fake_unpullable_images.begin(), options.fake_unpullable_images.end());
+    fake_agent = std::make_unique<agent::FakeAgent>(clock, sink, std::move(fake_options));
+  }
 
   std::string root_arn = fmt::format("arn:aws:iam::{}:root", options.account_id);
   auto lookup = [creds = *creds, account = options.account_id,
@@ -189,7 +199,9 @@ int runDaemon(const DaemonOptions& options) {
   // CloudWatch Logs calls run on a pool of their own: a long FilterLogEvents
   // holds up neither the control plane nor the I/O threads.
   asio::thread_pool logs_pool(2);
-  api::LogsApi logs_api(**log_store, clock, api::LogsApiOptions{options.account_id, options.region});
+  api::LogsApiOptions logs_api_options{options.account_id, options.region};
+  logs_api_options.live_tail_executor = logs_pool.get_executor();
+  api::LogsApi logs_api(**log_store, clock, logs_api_options);
   api::LogsService logs_service(logs_api, logs_pool.get_executor());
   front_door.addService(&ecs_service);
   front_door.addService(&logs_service);
@@ -280,6 +292,7 @@ int runDaemon(const DaemonOptions& options) {
   for (int i = 1; i < options.io_threads; ++i) io_threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : io_threads) t.join();
+  logs_api.stopLiveTails();  // their timers would keep logs_pool from joining
   // The control thread keeps running until the node is gone (image pulls
   // wait on it), but no longer calls the agent.
   std::promise<void> detached;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -26,10 +27,15 @@ struct DaemonOptions {
   bool registry_create_on_push = false;
   // The real agent (--agent real): see src/daemon/node.h.
   std::string bridge = "berth0";
-  std::string runtime = "runc";
+  std::string runtime = "native";
   std::string cgroup_parent = "berth";
   uint16_t task_endpoint_port = 80;  // 0: no task metadata endpoint
   int worker_threads = 4;
+  // Testing: the fake agent fails to pull these images (CannotPullContainerError).
+  std::vector<std::string> fake_unpullable_images;
+  // Testing and chaos: FARGATE_SPOT tasks are interrupted this many seconds
+  // after they reach RUNNING (0: never). See ecs::EcsConfig.
+  int spot_interrupt_after = 0;
 };
 
 // Validates flags that CLI11 cannot (account id, region shape...).

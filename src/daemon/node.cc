@@ -91,8 +91,10 @@ Result<std::unique_ptr<Node>> Node::open(const NodeOptions& o, const Clock& cloc
   stack_options.bridge = o.bridge;
   if (o.runtime == "crun") {
     stack_options.runtime.kind = agent::runtime::OciRuntimeKind::kCrun;
+  } else if (o.runtime == "native") {
+    stack_options.runtime.kind = agent::runtime::OciRuntimeKind::kNative;
   } else if (o.runtime != "runc") {
-    return fail(ErrorCode::kInvalidArgument, "--runtime must be runc or crun");
+    return fail(ErrorCode::kInvalidArgument, "--runtime must be native, runc or crun");
   }
   stack_options.runtime.cgroup_parent = o.cgroup_parent;
   stack_options.worker_threads = o.worker_threads;

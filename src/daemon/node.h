@@ -36,7 +36,7 @@ struct NodeOptions {
   std::string vpc_cidr = "172.31.0.0/16";
   std::vector<std::string> subnet_cidrs;  // gateways put on the bridge up front
   std::string bridge = "berth0";
-  std::string runtime = "runc";         // runc | crun
+  std::string runtime = "native";       // native | runc | crun
   std::string cgroup_parent = "berth";  // task cgroups are <parent>/<task id>
   // The task metadata endpoint's address and port (on the bridge); port 0
   // disables it.
