@@ -183,7 +183,7 @@ class Env:
         cmd = [self.args.berthd, "--data-dir", self.data_dir, "--listen", "127.0.0.1:0", "--agent", "real",
                "--region", REGION, "--account-id", ACCOUNT, "--bridge", self.bridge, "--vpc-cidr", self.vpc,
                "--cgroup-parent", self.cgroup_parent, "--task-endpoint-port", str(self.args.task_endpoint_port),
-               "--worker-threads", str(self.args.worker_threads)]
+               "--worker-threads", str(self.args.worker_threads), "--runtime", self.args.runtime]
         self.cmd = cmd
         logf = open(self.log_path, "wb")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -776,7 +776,8 @@ def report(res):
     out.append(f"# berthd task execution (issue 4): {m['date']}, {m['nproc']} CPUs ({m['cpu']}), {m['mem_mb']} MB, "
                f"Linux {m['kernel']}, {m['runc']}; load at start {res['load_start']}, at end {res.get('load_end')}")
     a = res["args"]
-    out.append(f"berthd --agent real --worker-threads {a['worker_threads']} --task-endpoint-port "
+    out.append(f"berthd --agent real --runtime {a.get('runtime', 'runc')} --worker-threads {a['worker_threads']} "
+               f"--task-endpoint-port "
                f"{a['task_endpoint_port']} (binaries built {res.get('binaries_mtime')}); task: busybox `sleep 1000`, "
                f"initProcessEnabled, awsvpc, FARGATE, {a['cpu']} CPU units / {a['memory']} MiB\n")
     if "start" in res:
@@ -911,6 +912,8 @@ def main():
     ap.add_argument("--churn-poll-ms", type=float, default=5.0)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--worker-threads", type=int, default=4, help="berthd --worker-threads")
+    ap.add_argument("--runtime", default="native", choices=["native", "runc", "crun"],
+                    help="berthd --runtime (berth's own launcher, or an OCI runtime binary)")
     ap.add_argument("--task-endpoint-port", type=int, default=None,
                     help="berthd --task-endpoint-port (default: a random high port, so the metadata endpoint is "
                     "set up per task as on Fargate without clashing with another berthd's port 80; 0 disables it)")
