@@ -124,10 +124,10 @@ void RealAgent::onRuntimeExit(const runtime::ContainerRef& ref, const runtime::E
   post(t, [this, t, name = ref.name, status] { onExit(t, name, status); });
 }
 
-void RealAgent::enterPhase(const TaskPtr& t, TaskPhase phase) {
+void RealAgent::enterPhase(const TaskPtr& t, TaskPhase phase, bool persist_record) {
   t->phase = phase;
   if (phase == TaskPhase::kRunning) t->running_at = clock_.now();
-  persist(t);
+  if (persist_record) persist(t);
   emit(t);
 }
 

@@ -175,7 +175,11 @@ class RealAgent final : public Agent {
   void onHealthResult(const TaskPtr& t, const std::string& name, bool success);
 
   // Events and records (real_agent.cc).
-  void enterPhase(const TaskPtr& t, TaskPhase phase);
+  // Records the phase and tells the control plane. `persist_record` false
+  // skips rewriting task.json: for phases whose loss in a crash changes
+  // nothing (recover() stops every task found before RUNNING alike, and a
+  // phase followed at once by another that is persisted).
+  void enterPhase(const TaskPtr& t, TaskPhase phase, bool persist_record = true);
   void emit(const TaskPtr& t);
   void persist(const TaskPtr& t);
   std::string taskHealthStatus(const Task& t) const;

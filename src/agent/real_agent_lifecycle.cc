@@ -28,11 +28,11 @@ void RealAgent::runLaunch(const TaskPtr& t) {
   if (auto s = provision(t); !s) {
     return beginStop(t, "TaskFailedToStart", "ResourceInitializationError: " + s.error().message);
   }
-  enterPhase(t, TaskPhase::kProvisioning);  // now with the address
+  enterPhase(t, TaskPhase::kProvisioning, false);  // now with the address
   if (t->stop_requested) return;            // stop()'s handler is queued behind us
 
   t->pull_started_at = clock_.now();
-  enterPhase(t, TaskPhase::kPending);
+  enterPhase(t, TaskPhase::kPending, false);
   if (auto s = pullImages(t); !s) {
     t->pull_stopped_at = clock_.now();
     std::string reason = s.error().aws_type == "CannotPullContainerError"
@@ -45,7 +45,7 @@ void RealAgent::runLaunch(const TaskPtr& t) {
   if (auto s = prepareLogs(t); !s) {
     return beginStop(t, "TaskFailedToStart", "ResourceInitializationError: " + s.error().message);
   }
-  enterPhase(t, TaskPhase::kActivating);
+  enterPhase(t, TaskPhase::kActivating, false);
   startReady(t);
 }
 
@@ -103,7 +103,8 @@ Status RealAgent::pullImages(const TaskPtr& t) {
                   "failed to create the root filesystem of container '" + c.plan.name + "': " + path.error().message);
     c.rootfs_path = *path;
   }
-  persist(t);
+  // Not persisted here: the digests are recorded with the first container
+  // start, and a crash before it stops the task whatever the record says.
   return {};
 }
 
@@ -245,7 +246,7 @@ void RealAgent::beginStop(const TaskPtr& t, const std::string& stop_code, const 
     // Never started: it will not be.
     if (c.state == Container::State::kPending) c.state = Container::State::kStopped;
   }
-  if (t->phase == TaskPhase::kRunning) enterPhase(t, TaskPhase::kDeactivating);
+  if (t->phase == TaskPhase::kRunning) enterPhase(t, TaskPhase::kDeactivating, false);  // STOPPING is persisted
   enterPhase(t, TaskPhase::kStopping);
   stopNext(t);
 }

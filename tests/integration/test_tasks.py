@@ -299,6 +299,11 @@ class RealTaskTest(RealTaskCase):
             slowest_stop = max(slowest_stop, time.monotonic() - stop_sent)
         print(f"\n{cycles} start/stop cycles in {time.monotonic() - started:.1f} s, slowest stop "
               f"{slowest_stop:.2f} s", file=sys.stderr)
+        # The kernel destroys a task's network namespace, and the veth pair
+        # with it, asynchronously after berthd unpins it: allow it a moment.
+        deadline = time.monotonic() + 5
+        while _host_state(BRIDGE, self.berthd.data_dir) != before and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.assertEqual(_host_state(BRIDGE, self.berthd.data_dir), before)
         self.assertLessEqual(len(os.listdir(f"/proc/{self.berthd.proc.pid}/fd")), fds_before + 2)
 

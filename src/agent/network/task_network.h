@@ -90,9 +90,10 @@ class TaskNetwork {
   // everything made for the task is removed again.
   Result<TaskAttachment> prepare(const std::string& task_id, const Ipv4Prefix& subnet);
 
-  // Removes the veth pair, the namespace pin and the lease. Idempotent.
-  // Processes still inside the namespace keep it alive (without its eth0)
-  // until they exit.
+  // Removes the namespace pin and then the lease; the kernel destroys the
+  // namespace, and with it the veth pair, asynchronously once nothing holds
+  // it (call it when the task's processes are gone: one still inside keeps
+  // the namespace, its eth0 and the veth until it exits). Idempotent.
   Status cleanup(const std::string& task_id);
 
   // After a restart, with the IPAM already recovered: tasks in `live` whose

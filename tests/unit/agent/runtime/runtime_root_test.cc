@@ -389,13 +389,16 @@ TEST_P(RuntimeRootTest, ROOT_NativeMatchesRunc) {
     ASSERT_TRUE(s) << kind << ": " << s.error().message;
     ASSERT_TRUE(exits_.waitFor({task, "app"})) << kind;
     std::string log = slurp(rt.logPath({task, "app"}));
-    std::string text;
+    // Per stream: the order between stdout and stderr (two pipes) is not
+    // deterministic.
+    std::string text, err_text;
     std::istringstream in(log);
     std::string line;
     while (std::getline(in, line)) {
       LogRecord r;
-      if (parseLogRecord(line, r)) text += r.stream + " " + r.text + "\n";
+      if (parseLogRecord(line, r)) (r.stream == "stderr" ? err_text : text) += r.stream + " " + r.text + "\n";
     }
+    text += err_text;
     // The container's own cgroup path differs by task id.
     for (size_t at; (at = text.find(task)) != std::string::npos;) text.replace(at, task.size(), "TASK");
     out[kind] = text;
