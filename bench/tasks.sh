@@ -9,12 +9,15 @@
 #   2. memory per running task: berthd RSS growth 0 → 50 tasks + the PSS of
 #      the berth-monitor processes, / 50;
 #   3. throughput with churn: 4 clients keeping ~10 tasks in flight for 20 s,
-#      tasks started and stopped per second.
+#      tasks started and stopped per second. The clients are build/bin/
+#      task_churn (C++, bench/task_churn.cc) when it is built, else boto3
+#      threads; --churn-client python|cpp chooses.
 # Numbers go in docs/performance.md ("Task execution (issue 4)").
 #
 #   sudo bench/tasks.sh                     # the whole run, ~2–3 minutes
 #   bench/tasks.sh --tasks 500 --json r.json
 #   bench/tasks.sh --only churn --clients 8
+#   bench/tasks.sh --only churn --churn-client python   # boto3 instead of task_churn
 #   BERTH_BENCH_NO_BUILD=1 bench/tasks.sh   # use build/bin as it is
 #
 # Extra flags go to bench/tasks_bench.py (--help lists them). Needs root,
@@ -40,7 +43,7 @@ if [[ -z "${BERTH_BENCH_NO_BUILD:-}" ]]; then
     exit 2
   fi
   lock="${BERTH_BUILD_LOCK:-/tmp/berth-build.lock}"
-  if ! log="$(flock "$lock" nice ninja -C "$build" -j2 berthd berth berth-monitor 2>&1)"; then
+  if ! log="$(flock "$lock" nice ninja -C "$build" -j2 berthd berth berth-monitor task_churn 2>&1)"; then
     printf '%s\n' "$log" | tail -20 >&2
     echo "tasks.sh: the build failed (BERTH_BENCH_NO_BUILD=1 runs the binaries already in $build/bin)" >&2
     exit 2

@@ -29,10 +29,14 @@ busybox-static. In order:
    process of this data dir, and of the init (also berth-monitor) inside each
    container, reported separately.
 3. Throughput with churn for --churn-seconds (20): --clients (4) threads,
-   each with its own boto3 client, keep --in-flight (10) tasks started in
+   each with its own connection, keep --in-flight (10) tasks started in
    total: RunTask (count = what is missing), DescribeTasks of its tasks,
    StopTask each one seen RUNNING, forget it once STOPPED. Tasks that went
-   RUNNING and STOPPED inside the window / seconds = sustained rate.
+   RUNNING and STOPPED inside the window / seconds = sustained rate. The
+   client is build/bin/task_churn (bench/task_churn.cc, --churn-client cpp,
+   the default when it is built) or boto3 threads in this process
+   (--churn-client python): boto3 spends ~23 ms of CPU per task, which on a
+   small machine caps the rate measured well below berthd's.
 
 Every answer is checked; a failure raises and the script exits 1. Traffic
 goes only to 127.0.0.1 and the task namespaces. Everything (tasks, runc
@@ -177,6 +181,11 @@ class Env:
             self.binaries[name] = time.strftime("%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(src)))
         self.args.berthd = os.path.join(d, "berthd")
         self.args.berth = os.path.join(d, "berth")
+        if self.args.churn_client == "cpp":
+            shutil.copy2(self.args.churn_bin, os.path.join(d, "task_churn"))
+            self.binaries["task_churn"] = time.strftime(
+                "%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(self.args.churn_bin)))
+            self.args.churn_bin = os.path.join(d, "task_churn")
 
     def start_berthd(self):
         os.makedirs(self.data_dir)
@@ -656,6 +665,49 @@ def bench_memory(args, env, net):
 # --- 3. churn -------------------------------------------------------------------------------------
 
 def bench_churn(args, env, net):
+    res = bench_churn_cpp(args, env, net) if args.churn_client == "cpp" else bench_churn_python(args, env, net)
+    res["client"] = args.churn_client
+    return res
+
+
+def bench_churn_cpp(args, env, net):
+    """The same loop as bench_churn_python, run by task_churn (bench/task_churn.cc). It starts its threads,
+    waits for a line on stdin, runs the window and the drain and prints one JSON object with the same keys
+    (its own CPU over the window as client_cpus). berthd's and the machine's CPU are read here, at the
+    instant the line is written and after --churn-seconds."""
+    cmd = [args.churn_bin, "--endpoint", env.endpoint, "--region", REGION, "--cluster", CLUSTER,
+           "--task-definition", FAMILY, "--launch-type", "FARGATE", "--network-configuration", json.dumps(net),
+           "--clients", str(args.clients), "--in-flight", str(args.in_flight),
+           "--seconds", str(args.churn_seconds), "--poll-ms", str(args.churn_poll_ms), "--go-on-stdin"]
+    # Credentials in the environment, not on the command line.
+    cenv = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    cenv.update({"AWS_ACCESS_KEY_ID": env.ak, "AWS_SECRET_ACCESS_KEY": env.sk})
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=cenv, text=True)
+    try:
+        time.sleep(0.2)  # its threads and connections are set up
+        if proc.poll() is not None:
+            raise RuntimeError(f"task_churn exited with {proc.returncode}: {proc.stderr.read().strip()}")
+        with StallProbe() as probe:
+            cpu0, sys0 = proc_cpu_seconds(env.proc.pid), system_busy_seconds()
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            time.sleep(args.churn_seconds)
+            cpu_w, sys_w = proc_cpu_seconds(env.proc.pid), system_busy_seconds()
+            out, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0:
+        raise RuntimeError(f"churn: task_churn exited with {proc.returncode}: {err.strip()}")
+    res = json.loads(out)
+    res.update({"berthd_cpus": (cpu_w - cpu0) / args.churn_seconds,
+                "system_cpus": (sys_w - sys0) / args.churn_seconds, "stalls": probe.summary()})
+    return res
+
+
+def bench_churn_python(args, env, net):
     stop_at = [0.0]
     t_begin = [0.0]
     lock = threading.Lock()
@@ -873,7 +925,10 @@ def report(res):
         out.append("")
     if "churn" in res:
         c = res["churn"]
-        out.append(f"## Churn: {a['clients']} clients, ~{a['in_flight']} tasks in flight, {c['seconds']} s\n")
+        client = c.get("client", "python")
+        client_label = "task_churn (C++)" if client == "cpp" else "python, boto3"
+        out.append(f"## Churn: {a['clients']} clients ({client_label}), ~{a['in_flight']} tasks in flight, "
+                   f"{c['seconds']} s\n")
         out.append(f"- **{c['rate_stopped']:.1f} tasks/s started and stopped** inside the window "
                    f"({c['stopped_in_window']} tasks RUNNING then STOPPED; {c['rate_running']:.1f}/s reached RUNNING); "
                    f"with the {c['drain_seconds']:.1f} s drain: {c['rate_total_with_drain']:.1f}/s — goal ≥ 100/s: "
@@ -882,10 +937,18 @@ def report(res):
         out.append(f"- RunTask → seen RUNNING under churn: p50 {ms(sl['p50'])} ms, p99 {ms(sl['p99'])} ms; "
                    f"StopTask → seen STOPPED: p50 {ms(c['stop_latency']['p50'])} ms, "
                    f"p99 {ms(c['stop_latency']['p99'])} ms")
-        out.append(f"- CPUs used in the window: berthd {c['berthd_cpus']:.2f}, this client (python, boto3) "
+        out.append(f"- CPUs used in the window: berthd {c['berthd_cpus']:.2f}, the client ({client_label}) "
                    f"{c['client_cpus']:.2f}, all {c['system_cpus']:.2f} of {m['nproc']} (the rest: runc, monitors, "
                    f"kernel, other jobs); {c['calls']} API calls; idle-probe stalls > 10 ms: "
                    f"{c['stalls'].get('stalls_over_10ms')}")
+        if c.get("started"):
+            per_task = [f"berthd {c['berthd_cpus'] * c['seconds'] / c['started'] * 1000:.1f} ms",
+                        f"client {c['client_cpus'] * c['seconds'] / c['started'] * 1000:.1f} ms"]
+            out.append(f"- CPU per task started in the window (start, ~{c['calls'] / c['started']:.1f} calls, stop): "
+                       + ", ".join(per_task))
+        if c.get("call_latency"):
+            out.append("- API call latency under churn (client-observed): " + "; ".join(
+                f"{op} p50 {ms(d['p50'])} ms, p99 {ms(d['p99'])} ms ({d['n']})" for op, d in c["call_latency"].items()))
         out.append("")
     return "\n".join(out)
 
@@ -910,6 +973,9 @@ def main():
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--in-flight", type=int, default=10)
     ap.add_argument("--churn-poll-ms", type=float, default=5.0)
+    ap.add_argument("--churn-client", choices=["python", "cpp"], default=None,
+                    help="who drives part 3: task_churn next to --berthd (cpp, the default when it is built) or "
+                    "boto3 threads in this process (python)")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--worker-threads", type=int, default=4, help="berthd --worker-threads")
     ap.add_argument("--runtime", default="native", choices=["native", "runc", "crun"],
@@ -925,6 +991,11 @@ def main():
     if args.task_endpoint_port is None:
         args.task_endpoint_port = random.randrange(20000, 30000)
     parts = args.only or ["start", "memory", "churn"]
+    args.churn_bin = os.path.join(os.path.dirname(os.path.abspath(args.berthd)), "task_churn")
+    if args.churn_client is None:
+        args.churn_client = "cpp" if os.access(args.churn_bin, os.X_OK) else "python"
+    if args.churn_client == "cpp" and not os.access(args.churn_bin, os.X_OK):
+        raise RuntimeError(f"--churn-client cpp: no {args.churn_bin} (ninja -C build task_churn)")
     if os.geteuid() != 0:
         raise RuntimeError("needs root (namespaces, cgroups, mounts)")
     for p in (args.runc, args.busybox, args.berthd, args.berth):
