@@ -42,6 +42,14 @@ int main(int argc, char** argv) {
                  "interrupt every FARGATE_SPOT task this many seconds after it reaches RUNNING, as a Spot "
                  "reclaim would (tests and chaos; 0: never)")
       ->capture_default_str();
+  app.add_option("--dns-listen", o.dns_listen,
+                 "IP:PORT of the DNS server for Cloud Map namespaces, UDP and TCP (port 0 picks one; see "
+                 "<data-dir>/dns-endpoint); off disables it")
+      ->capture_default_str();
+  app.add_option("--dns-upstream", o.dns_upstreams,
+                 "resolver for names outside Cloud Map's namespaces, IP[:PORT] (repeatable; default: the "
+                 "nameservers of /etc/resolv.conf; off: refuse them)");
+  app.add_option("--dns-threads", o.dns_threads, "UDP threads of the DNS server")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   o.data_dir = data_dir;

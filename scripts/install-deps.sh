@@ -17,7 +17,7 @@ packages=(
   # runtime
   runc crun iproute2 busybox-static
   # tests and benchmarks: real clients and reference peers
-  awscli python3-boto3 python3-botocore skopeo dnsutils dnsperf wrk curl
+  awscli python3-boto3 python3-botocore skopeo dnsutils dnsperf nsd wrk curl
   sqlite3 procps psmisc
 )
 

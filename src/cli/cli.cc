@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/image_cmd.h"
+#include "cli/spot_cmd.h"
 
 namespace berth::cli {
 namespace {
@@ -66,6 +67,9 @@ int run(int argc, char** argv) {
   ImageFlags image_flags;
   auto* image = addImageCommands(app, image_flags);
 
+  SpotFlags spot_flags;
+  auto* spot = addSpotCommands(app, spot_flags);
+
   auto* version = app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
@@ -75,6 +79,7 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (image->parsed()) return runImage(c, *image, image_flags);
+  if (spot->parsed()) return runSpot(c, *spot, spot_flags);
   if (aws->parsed()) {
     std::vector<std::string> rest = aws->remaining();
     aws_args.insert(aws_args.end(), rest.begin(), rest.end());

@@ -18,18 +18,24 @@
 
 #include "agent/fake_agent.h"
 #include "daemon/node.h"
+#include "api/admin/admin_api.h"
 #include "api/control_service.h"
 #include "api/ec2/ec2_api.h"
 #include "api/ecr/ecr_api.h"
 #include "api/registry/registry.h"
 #include "api/ecs/ecs_api.h"
+#include "api/servicediscovery/servicediscovery_api.h"
 #include "api/front_door.h"
 #include "api/logs/logs_api.h"
 #include "control/ecr/ecr.h"
 #include "control/ecr/registry_source.h"
 #include "control/ecs/ecs.h"
+#include "control/servicediscovery/cloud_map.h"
 #include "control/network.h"
 #include "daemon/credentials.h"
+#include "daemon/dns_zones.h"
+#include "daemon/vpc_resolver.h"
+#include "dns/server.h"
 #include "http/server.h"
 #include "registry/blob_store.h"
 #include "registry/tokens.h"
@@ -83,6 +89,16 @@ void scheduleGc(asio::steady_timer& timer, ecr::Ecr& ecr) {
   });
 }
 
+// Forgets finished Cloud Map operations past their retention once an hour.
+void scheduleOperationPrune(asio::steady_timer& timer, servicediscovery::CloudMap& cloud_map) {
+  timer.expires_after(std::chrono::hours(1));
+  timer.async_wait([&timer, &cloud_map](boost::system::error_code ec) {
+    if (ec) return;
+    cloud_map.tick();
+    scheduleOperationPrune(timer, cloud_map);
+  });
+}
+
 }  // namespace
 
 Status validateOptions(const DaemonOptions& o) {
@@ -100,6 +116,7 @@ Status validateOptions(const DaemonOptions& o) {
   if (!o.fake_unpullable_images.empty() && o.agent != "fake")
     return fail(ErrorCode::kInvalidArgument, "--fake-unpullable-image needs --agent fake");
   if (o.spot_interrupt_after < 0) return fail(ErrorCode::kInvalidArgument, "--spot-interrupt-after must be 0 or more");
+  if (o.dns_threads < 1 || o.dns_threads > 16) return fail(ErrorCode::kInvalidArgument, "--dns-threads must be 1-16");
   return {};
 }
 
@@ -143,6 +160,13 @@ int runDaemon(const DaemonOptions& options) {
     logLine("cannot load ECS state: " + ok.error().message);
     return 1;
   }
+  servicediscovery::CloudMap cloud_map(servicediscovery::CloudMapConfig{options.region, options.account_id}, **store,
+                                       clock);
+  if (auto ok = cloud_map.load(); !ok) {
+    logLine("cannot load Cloud Map state: " + ok.error().message);
+    return 1;
+  }
+  ecs.setServiceRegistries(&cloud_map);
   auto blobs = registry::BlobStore::open(options.data_dir / "blobs", clock);
   if (!blobs) {
     logLine("cannot open the blob store: " + blobs.error().message);
@@ -204,9 +228,20 @@ int runDaemon(const DaemonOptions& options) {
   api::LogsApi logs_api(**log_store, clock, logs_api_options);
   api::LogsService logs_service(logs_api, logs_pool.get_executor());
   front_door.addService(&ecs_service);
+  api::ControlService servicediscovery_service(
+      "servicediscovery", control_io.get_executor(),
+      [&cloud_map](const api::AwsCall& call) { return api::invokeServiceDiscovery(cloud_map, call); });
+  front_door.addService(&servicediscovery_service);
   front_door.addService(&logs_service);
   front_door.addService(&ec2_service);
   front_door.addService(&ecr_service);
+  // berth's own controls (Spot capacity): root credentials only.
+  api::AdminApiOptions admin_api_options{creds->access_key_id};
+  api::ControlService admin_service("berth", control_io.get_executor(),
+                                    [&ecs, &admin_api_options](const api::AwsCall& call) {
+                                      return api::invokeAdmin(ecs, admin_api_options, call);
+                                    });
+  front_door.addService(&admin_service);
 
   api::registry::RegistryOptions registry_options;
   registry_options.tokens = options.auth ? &registry_tokens : nullptr;
@@ -262,6 +297,72 @@ int runDaemon(const DaemonOptions& options) {
   }
   agent::Agent& agent = node ? node->agent() : static_cast<agent::Agent&>(*fake_agent);
   ecs.attachAgent(&agent);
+
+  // DNS (src/dns/) answers Cloud Map's namespaces from the snapshots it
+  // publishes and forwards other names. Declared in this order so that the
+  // server's threads are gone before the forwarder.
+  CloudMapZoneSource dns_zones(cloud_map.dnsView());
+  std::unique_ptr<dns::Forwarder> dns_forwarder;
+  std::unique_ptr<dns::Resolver> dns_resolver;
+  std::unique_ptr<dns::DnsServer> dns_server;
+  std::unique_ptr<dns::DnsServer> dns_vpc_server;  // on the subnets' .2, for tasks (real agent)
+  if (options.dns_listen != "off") {
+    std::vector<std::string> upstreams = options.dns_upstreams;
+    if (upstreams.empty()) upstreams = dns::readResolvConf("/etc/resolv.conf");
+    if (upstreams == std::vector<std::string>{"off"}) upstreams.clear();
+    dns::ForwarderOptions forwarder_options;
+    forwarder_options.upstreams = upstreams;
+    dns_forwarder = std::make_unique<dns::Forwarder>(forwarder_options);
+    if (auto ok = dns_forwarder->start(); !ok) {
+      logLine("DNS: " + ok.error().message);
+      return 1;
+    }
+    dns::ResolverOptions resolver_options;
+    resolver_options.ns_ipv4 = options.dns_listen.substr(0, options.dns_listen.rfind(':'));
+    resolver_options.forward = dns_forwarder->enabled();
+    dns_resolver = std::make_unique<dns::Resolver>(dns_zones, resolver_options);
+    dns::DnsServerOptions dns_options;
+    dns_options.listen = {options.dns_listen};
+    dns_options.udp_threads = options.dns_threads;
+    dns_server = std::make_unique<dns::DnsServer>(*dns_resolver, dns_forwarder.get(), dns_options);
+    auto dns_bound = dns_server->start();
+    if (dns_bound) {
+      std::string dns_endpoint = fmt::format("{}:{}", dns_bound->front().address, dns_bound->front().port);
+      if (auto ok = writeFileAtomically(options.data_dir / "dns-endpoint", dns_endpoint + "\n"); !ok) {
+        logLine(ok.error().message);
+        return 1;
+      }
+      logLine(fmt::format("DNS on {} (udp, tcp), forwarding to {}", dns_endpoint,
+                          upstreams.empty() ? "nobody" : fmt::format("{}", fmt::join(upstreams, ", "))));
+    } else {
+      // Not fatal: a second berthd on the machine (tests, benchmarks) finds
+      // the default port taken and still serves the API.
+      logLine("DNS: " + dns_bound.error().message + "; running without DNS (see --dns-listen)");
+      dns_server.reset();
+    }
+  }
+  if (dns_resolver && node) {
+    // Tasks' resolv.conf names their subnet's .2 (the VPC resolver).
+    std::vector<std::string> subnet_cidrs;
+    for (const auto& subnet : network->subnets) subnet_cidrs.push_back(subnet.cidr);
+    auto host_netlink = agent::net::MnlNetlink::open();
+    auto vpc_listen = host_netlink ? addVpcResolverAddresses(**host_netlink, options.bridge, subnet_cidrs)
+                                   : Result<std::vector<std::string>>(std::unexpected(host_netlink.error()));
+    if (vpc_listen && !vpc_listen->empty()) {
+      dns::DnsServerOptions vpc_options;
+      vpc_options.listen = *vpc_listen;
+      vpc_options.udp_threads = 1;
+      dns_vpc_server = std::make_unique<dns::DnsServer>(*dns_resolver, dns_forwarder.get(), vpc_options);
+      if (auto vpc_bound = dns_vpc_server->start(); vpc_bound) {
+        logLine(fmt::format("DNS for tasks on {} (udp, tcp)", fmt::join(*vpc_listen, ", ")));
+      } else {
+        logLine("DNS for tasks: " + vpc_bound.error().message);
+        dns_vpc_server.reset();
+      }
+    } else if (!vpc_listen) {
+      logLine("DNS for tasks: " + vpc_listen.error().message);
+    }
+  }
   ecr_api_options.proxy_endpoint = endpoint;  // before any I/O thread runs
   if (auto ok = writeFileAtomically(options.data_dir / "endpoint", endpoint + "\n"); !ok) {
     logLine(ok.error().message);
@@ -274,6 +375,8 @@ int runDaemon(const DaemonOptions& options) {
   scheduleTick(tick_timer, ecs);
   asio::steady_timer gc_timer(control_io);
   scheduleGc(gc_timer, ecr);
+  asio::steady_timer operations_timer(control_io);
+  scheduleOperationPrune(operations_timer, cloud_map);
   auto retention_strand = asio::make_strand(logs_pool);
   asio::steady_timer retention_timer(retention_strand);
   scheduleRetention(retention_timer, **log_store);
@@ -292,6 +395,9 @@ int runDaemon(const DaemonOptions& options) {
   for (int i = 1; i < options.io_threads; ++i) io_threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : io_threads) t.join();
+  if (dns_server) dns_server->stop();
+  if (dns_vpc_server) dns_vpc_server->stop();
+  if (dns_forwarder) dns_forwarder->stop();
   logs_api.stopLiveTails();  // their timers would keep logs_pool from joining
   // The control thread keeps running until the node is gone (image pulls
   // wait on it), but no longer calls the agent.
@@ -299,6 +405,7 @@ int runDaemon(const DaemonOptions& options) {
   asio::post(control_io, [&] {
     tick_timer.cancel();
     gc_timer.cancel();
+    operations_timer.cancel();
     asio::post(retention_strand, [&retention_timer] { retention_timer.cancel(); });
     ecs.detachAgent();
     detached.set_value();
@@ -310,6 +417,7 @@ int runDaemon(const DaemonOptions& options) {
   control_thread.join();
   logs_pool.join();
   std::filesystem::remove(options.data_dir / "endpoint", fs_error);
+  std::filesystem::remove(options.data_dir / "dns-endpoint", fs_error);
   logLine("stopped");
   return 0;
 }

@@ -36,6 +36,12 @@ struct DaemonOptions {
   // Testing and chaos: FARGATE_SPOT tasks are interrupted this many seconds
   // after they reach RUNNING (0: never). See ecs::EcsConfig.
   int spot_interrupt_after = 0;
+  // DNS for Cloud Map namespaces (src/dns/): IP:PORT for UDP and TCP, "off"
+  // disables it. Other names go to `dns_upstreams` (IP[:PORT]; empty: the
+  // nameservers of /etc/resolv.conf; "off": none, REFUSED).
+  std::string dns_listen = "127.0.0.1:8053";
+  std::vector<std::string> dns_upstreams;
+  int dns_threads = 2;  // UDP threads (SO_REUSEPORT sockets)
 };
 
 // Validates flags that CLI11 cannot (account id, region shape...).

@@ -30,5 +30,16 @@ def _after_call(http_response=None, model=None, **_):
             service, model.name, http_response.status_code, violations, body))
 
 
+def _no_host_prefix(params=None, model=None, **_):
+    """Cloud Map's DiscoverInstances has hostPrefix "data-": the CLI would
+    send it to data-127.0.0.1, which does not resolve. berthd answers every
+    operation on its one endpoint (boto3 clients use inject_host_prefix=False)."""
+    prefix = (getattr(model, "endpoint", None) or {}).get("hostPrefix")
+    if not prefix or "{" in prefix or params is None:
+        return
+    params["url"] = params["url"].replace("://" + prefix, "://", 1)
+
+
 def awscli_initialize(cli):
     cli.register("after-call", _after_call, unique_id="berth-conformance")
+    cli.register("before-call", _no_host_prefix, unique_id="berth-no-host-prefix")

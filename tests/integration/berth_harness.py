@@ -259,6 +259,10 @@ class Berthd(AwsEndpoint):
                "--account-id", self.account_id]
         if self.check_responses:
             cmd.append("--check-responses")
+        if "--dns-listen" not in self.extra_args:
+            # Hermetic DNS: an ephemeral port (<data-dir>/dns-endpoint), and
+            # never the host's resolvers.
+            cmd += ["--dns-listen", "127.0.0.1:0", "--dns-upstream", "off"]
         return cmd + self.extra_args
 
     def start(self):

@@ -168,6 +168,8 @@ Status Ecs::load() {
         s.sched.next_launch_at = v->to_number<double>();
       if (const bj::value* v = json::find(*sched, "steadyEventAt"); v && v->is_number())
         s.sched.steady_event_at = v->to_number<double>();
+      if (const bj::value* v = json::find(*sched, "placementEventAt"); v && v->is_number())
+        s.sched.placement_event_at = v->to_number<double>();
       if (const auto* last = json::getObject(*sched, "lastCompleted")) s.sched.last_completed = *last;
     }
     services_[r.key] = std::move(s);
@@ -286,6 +288,7 @@ void Ecs::persist(store::Batch& batch, const Service& s) const {
   bj::object sched{{"launchFailures", s.sched.launch_failures},
                    {"nextLaunchAt", s.sched.next_launch_at},
                    {"steadyEventAt", s.sched.steady_event_at},
+                   {"placementEventAt", s.sched.placement_event_at},
                    {"lastCompleted", s.sched.last_completed}};
   bj::object o{{"cluster", s.cluster_name}, {"service", s.doc}, {"scheduler", std::move(sched)}};
   batch.put(std::string(kServiceKind), s.cluster_name + "/" + json::stringOr(s.doc, "serviceName"), json::serialize(o));

@@ -15,6 +15,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -25,6 +27,7 @@
 #include "agent/agent.h"
 #include "common/clock.h"
 #include "common/result.h"
+#include "control/ecs/service_registries.h"
 #include "control/network.h"
 #include "store/store.h"
 
@@ -41,6 +44,9 @@ struct EcsConfig {
   // task is interrupted this long after it reached RUNNING, as if AWS took
   // the capacity back. 0: never (berth has no Spot market of its own).
   std::chrono::seconds spot_interrupt_after{0};
+  // Seeds the random Spot interruptions (Ecs::setSpotInterruptionRate) until
+  // a seed is given with the rate.
+  uint64_t spot_seed = 1;
 };
 
 // The wait before a service's next launch after `consecutive_failures`
@@ -69,6 +75,15 @@ struct SpotInterruption {
   int64_t count = 0;                // at most this many, oldest first (0: all)
 };
 inline constexpr std::string_view kSpotInterruptionReason = "Your Spot Task was interrupted.";
+// Why a FARGATE_SPOT placement fails while Spot capacity is off (RunTask's
+// failures[].reason; services say it in their "unable to place" event).
+inline constexpr std::string_view kSpotCapacityUnavailable =
+    "Capacity is unavailable at this time. Please try again later or in a different availability zone";
+// The service tag that opts into berth's Spot fallback (an extension: ECS
+// has none). With value "FARGATE", the service places on FARGATE what
+// FARGATE_SPOT cannot take while Spot capacity is off, and moves it back to
+// FARGATE_SPOT when capacity returns. See docs/capacity-providers.md.
+inline constexpr std::string_view kSpotFallbackTag = "berth:spot-fallback";
 
 struct CallContext {
   std::string principal_arn;
@@ -87,6 +102,9 @@ class Ecs {
   void attachAgent(agent::Agent* agent);
   // Forgets the agent (berthd shutting down): nothing is launched or stopped after this.
   void detachAgent() { agent_ = nullptr; }
+  // Attaches Cloud Map (optional; borrowed): tasks of services with
+  // serviceRegistries are registered there (service_registration.cc).
+  void setServiceRegistries(ServiceRegistries* registries) { registries_ = registries; }
 
   // Runs one ECS operation. `input` is type-checked against the model by the
   // protocol layer. Unknown operations: kUnimplemented.
@@ -110,6 +128,26 @@ class Ecs {
   // live FARGATE_SPOT task of the cluster is an InvalidParameterException.
   Result<std::vector<std::string>> interruptSpotTasks(const SpotInterruption& what);
 
+  // Fargate Spot capacity (spot.cc): berth's controls, not ECS API (berthd's
+  // admin API and tests call them). Kept in memory: a restarted berthd has
+  // Spot capacity and no random interruptions.
+  //
+  // Off: every FARGATE_SPOT placement fails with kSpotCapacityUnavailable
+  // (RunTask lists it in failures; services retry every tick and say so in
+  // a throttled event), except for services with the kSpotFallbackTag tag.
+  // Back on: placements succeed again, and fallback services move their
+  // FARGATE stand-ins back to FARGATE_SPOT within their deployment
+  // percentages.
+  void setSpotCapacity(bool available);
+  bool spotCapacityAvailable() const { return spot_available_; }
+  // Random interruptions for chaos testing: each running FARGATE_SPOT task
+  // is interrupted (as interruptSpotTasks does) at `per_task_per_hour`, a
+  // Poisson rate drawn on every tick() from the injected clock and an RNG
+  // seeded with `seed` (EcsConfig::spot_seed when absent). 0 turns them
+  // off. kInvalidArgument unless 0 <= rate <= 3600.
+  Status setSpotInterruptionRate(double per_task_per_hour, std::optional<uint64_t> seed = std::nullopt);
+  double spotInterruptionRate() const { return spot_rate_; }
+
   size_t clusterCount() const { return clusters_.size(); }
   size_t taskCount() const { return tasks_.size(); }
 
@@ -124,6 +162,7 @@ class Ecs {
     int64_t launch_failures = 0;  // consecutive tasks that stopped before RUNNING
     double next_launch_at = 0;    // launch throttle: no launches before this
     double steady_event_at = 0;   // last "steady state" event; 0 while not steady
+    double placement_event_at = 0;  // last "unable to place" event; 0 while placing
     bj::object last_completed;    // the last COMPLETED deployment, for rollback
     bool operator==(const SchedulerState&) const = default;
   };
@@ -131,6 +170,13 @@ class Ecs {
     bj::object doc;  // Service shape, with deployments and events
     std::string cluster_name;
     SchedulerState sched;
+    // Until this time tick() skips the service: its last reconcile found it
+    // steady and changed nothing, and only time (the steady-state event) or
+    // a change to it or its tasks can give reconcile work again. Every path
+    // that changes those calls reconcile(), which resets it, or resets it
+    // itself. Not stored: 0 after a restart. (Issue 6: a pass's work grows
+    // with what changed, not with the number of services.)
+    double quiet_until = 0;
   };
   struct Task {
     bj::object doc;  // Task shape
@@ -220,6 +266,11 @@ class Ecs {
     bj::array tags;
     std::string service_name;
     std::string deployment_id;
+    // Berth's Spot fallback applies to this group (wantsSpotFallback).
+    bool spot_fallback = false;
+    // The provider placeProvider chose for the next makeTask; "": makeTask
+    // chooses by the strategy.
+    std::string provider;
     // Live tasks of this group (a service deployment, or one RunTask call)
     // per capacity provider, availability zone and subnet: counted once by
     // the caller (countPlacements) and updated by makeTask, which places
@@ -229,10 +280,22 @@ class Ecs {
     std::map<std::string, int64_t> subnet_counts;
   };
   Task makeTask(const Cluster& cluster, const TaskDefinition& td, LaunchParams& p, const CallContext& ctx);
+  // Places the next task of `p` on a capacity provider (sets p.provider), or
+  // returns false when it goes to FARGATE_SPOT while Spot capacity is off:
+  // the failed placement still counts in p.provider_counts, so the rest of
+  // the strategy's split goes where it would have (ECS keeps the FARGATE
+  // share running). With p.spot_fallback the task goes to FARGATE instead.
+  bool placeProvider(LaunchParams& p) const;
   // Adds `tasks` to the placement counts of `p`.
   static void countPlacements(const std::vector<Task*>& tasks, LaunchParams& p);
   void launchTask(const Task& task);
   void applyStop(Task& task, std::string stop_code, std::string reason);
+  // Brings the task's Cloud Map registrations in line with its state
+  // (service_registration.cc). Called after every task state change.
+  void syncRegistration(const Task& task);
+  // Checks a request's serviceRegistries: ARN format, an existing Cloud Map
+  // service (when Cloud Map is attached), port vs containerName/containerPort.
+  Status validateServiceRegistries(const bj::object& in) const;
   void reconcile(Service& service);
   // A PRIMARY deployment for the service document as it now stands
   // (services.cc).
@@ -259,6 +322,10 @@ class Ecs {
   // EcsConfig::spot_interrupt_after: interrupts the FARGATE_SPOT tasks that
   // have run that long (spot.cc).
   void interruptExpiredSpotTasks();
+  // setSpotInterruptionRate's draw, once per tick (spot.cc).
+  void interruptRandomSpotTasks();
+  // Whether a service document carries kSpotFallbackTag = FARGATE.
+  static bool wantsSpotFallback(const bj::object& service_doc);
   // The task map and its index by service: tasks_ is keyed by ARN, which
   // begins with "task/<cluster>/", so a cluster's tasks are one key range.
   void insertTask(Task task);
@@ -277,6 +344,7 @@ class Ecs {
   const Clock& clock_;
   const control::NetworkInventory& network_;
   agent::Agent* agent_ = nullptr;
+  ServiceRegistries* registries_ = nullptr;
 
   std::map<std::string, Cluster, std::less<>> clusters_;                                    // by name
   std::map<std::string, std::map<int64_t, TaskDefinition>, std::less<>> task_definitions_;  // family -> revision
@@ -285,6 +353,14 @@ class Ecs {
   std::map<std::string, std::set<std::string>, std::less<>> tasks_by_service_;              // "cluster/service" -> ARNs
   std::map<std::string, bj::object, std::less<>> account_settings_;                         // by "principal|name"
   std::string token_key_;
+  // pruneStopped scans every task: at most once a minute (retention is an
+  // hour), so that a tick's work does not grow with the number of tasks.
+  double next_prune_at_ = 0;
+  // Spot capacity controls (spot.cc).
+  bool spot_available_ = true;
+  double spot_rate_ = 0;        // interruptions per task-hour; 0: off
+  double spot_drawn_until_ = 0;  // the random interruptions are drawn up to here
+  std::mt19937_64 spot_rng_;
 };
 
 }  // namespace berth::ecs

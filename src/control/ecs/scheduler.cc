@@ -42,6 +42,10 @@ constexpr double kMaxDelay = 27 * 60;
 // From this many consecutive failed launches the service is throttled and
 // says so ("is unable to consistently start tasks successfully.").
 constexpr int64_t kThrottledAfter = 2;
+// While FARGATE_SPOT placements keep failing the "was unable to place a
+// task" event is repeated at most this often (AWS documents no interval;
+// like the steady-state event, it is not repeated on every attempt).
+constexpr double kPlacementEventInterval = 15 * 60;
 
 std::string shortId(const std::string& task_arn) { return task_arn.substr(task_arn.rfind('/') + 1); }
 
@@ -210,6 +214,7 @@ void Ecs::checkCircuitBreaker(Service& service) {
 }
 
 void Ecs::reconcile(Service& service) {
+  service.quiet_until = 0;
   std::string status = json::stringOr(service.doc, "status");
   if (status == "INACTIVE") return;
   if (service.doc["deployments"].as_array().empty()) return;
@@ -263,6 +268,38 @@ void Ecs::reconcile(Service& service) {
     } else {
       old_tasks.push_back(t);
       old_running += running;
+    }
+  }
+
+  // Berth's Spot fallback (an extension, off unless the service has the
+  // kSpotFallbackTag tag): while Spot capacity is back, the primary
+  // deployment's FARGATE tasks beyond the strategy's FARGATE share are
+  // stand-ins for Spot tasks. They are replaced as a rolling update replaces
+  // an older deployment's tasks: counted with those, so that Spot
+  // replacements start within maximumPercent and the stand-ins stop while
+  // minimumHealthyPercent allows.
+  const auto* primary_cps = json::getArray(primary, "capacityProviderStrategy");
+  bool spot_fallback = primary_cps && wantsSpotFallback(updated.doc);
+  if (spot_fallback && spot_available_ && !primary_failed) {
+    std::map<std::string, int64_t> target = capacityProviderSplit(*primary_cps, desired);
+    std::vector<Task*> on_fargate;
+    for (Task* t : primary_tasks)
+      if (json::stringOr(t->doc, "capacityProviderName") == "FARGATE") on_fargate.push_back(t);
+    int64_t stand_ins = static_cast<int64_t>(on_fargate.size()) - target["FARGATE"];
+    if (stand_ins > 0 && target["FARGATE_SPOT"] > 0) {
+      // The healthy and oldest FARGATE tasks stay; the newest are stand-ins.
+      std::stable_sort(on_fargate.begin(), on_fargate.end(), [&](Task* a, Task* b) {
+        return std::make_tuple(!isHealthy(*a), createdAt(a->doc)) < std::make_tuple(!isHealthy(*b), createdAt(b->doc));
+      });
+      for (auto it = on_fargate.end() - stand_ins; it != on_fargate.end(); ++it) {
+        Task* t = *it;
+        primary_tasks.erase(std::find(primary_tasks.begin(), primary_tasks.end(), t));
+        old_tasks.push_back(t);
+        if (isHealthy(*t)) {
+          --primary_running;
+          ++old_running;
+        }
+      }
     }
   }
 
@@ -355,12 +392,28 @@ void Ecs::reconcile(Service& service) {
       // stay: a replacement goes to the provider below its share, and to
       // the zone with the fewest tasks.
       countPlacements(primary_tasks, p);
+      p.spot_fallback = spot_fallback;
       CallContext ctx;
+      int64_t unplaced = 0;
       for (int64_t i = 0; i < launches; ++i) {
+        if (!placeProvider(p)) {
+          ++unplaced;  // Spot capacity is off: tried again on the next tick
+          continue;
+        }
         created.push_back(makeTask(cluster_it->second, **td, p, ctx));
         persist(batch, created.back());
       }
+      if (unplaced == 0) {
+        updated.sched.placement_event_at = 0;
+      } else if (updated.sched.placement_event_at == 0 ||
+                 now - updated.sched.placement_event_at >= kPlacementEventInterval) {
+        addServiceEvent(updated, fmt::format("(service {}) was unable to place a task. Reason: {}.", name,
+                                             kSpotCapacityUnavailable));
+        updated.sched.placement_event_at = now;
+      }
     }
+  } else if (want == 0) {
+    updated.sched.placement_event_at = 0;
   }
 
   // Deployments with nothing left running are done with.
@@ -423,7 +476,12 @@ void Ecs::reconcile(Service& service) {
     stopped_copies.push_back(std::move(copy));
   }
   bool changed = !batch.empty() || updated.doc != service.doc || updated.sched != service.sched;
-  if (!changed) return;
+  if (!changed) {
+    // Steady and nothing to do: so it stays until the steady-state event is
+    // due again or something reconciles it (see Service::quiet_until).
+    if (steady) service.quiet_until = service.sched.steady_event_at + kSteadyEventInterval;
+    return;
+  }
   persist(batch, updated);
   if (!commit(batch)) return;  // retried on the next tick
   service = std::move(updated);
@@ -441,7 +499,10 @@ void Ecs::reconcile(Service& service) {
 
 void Ecs::tick() {
   interruptExpiredSpotTasks();
-  for (auto& [_, s] : services_) reconcile(s);
+  interruptRandomSpotTasks();
+  double now = clock_.epochSeconds();
+  for (auto& [_, s] : services_)
+    if (now >= s.quiet_until) reconcile(s);
   pruneStopped();
 }
 

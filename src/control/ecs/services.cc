@@ -135,6 +135,7 @@ Result<bj::value> Ecs::createService(const bj::object& in, const CallContext& ct
   BERTH_TRY(resolveLaunch(in, *cluster, &launch_type, &capacity));
   const bj::object* nc = json::getObject(in, "networkConfiguration");
   BERTH_TRY(validateNetworkConfiguration(nc, (*td)->doc));
+  BERTH_TRY(validateServiceRegistries(in));
   bj::object dc = BERTH_TRY(deploymentConfiguration(json::getObject(in, "deploymentConfiguration"), nullptr));
   if (auto grace = json::getInt(in, "healthCheckGracePeriodSeconds"); grace && (*grace < 0 || *grace > 2147483647))
     return invalidParameter("healthCheckGracePeriodSeconds must be between 0 and 2147483647.");
@@ -274,6 +275,7 @@ Result<bj::value> Ecs::updateService(const bj::object& in, const CallContext&) {
   if (auto grace = json::getInt(in, "healthCheckGracePeriodSeconds")) d["healthCheckGracePeriodSeconds"] = *grace;
   if (auto exec = json::getBool(in, "enableExecuteCommand")) d["enableExecuteCommand"] = *exec;
   if (auto p = json::getString(in, "propagateTags")) d["propagateTags"] = *p;
+  BERTH_TRY(validateServiceRegistries(in));
   if (const auto* sr = json::getArray(in, "serviceRegistries")) d["serviceRegistries"] = *sr;
 
   double now = clock_.epochSeconds();

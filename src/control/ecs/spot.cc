@@ -1,7 +1,17 @@
-// Fargate Spot interruptions. Berth has no Spot market: capacity is taken
-// back when an operator or a test says so (Ecs::interruptSpotTasks), or
-// after EcsConfig::spot_interrupt_after for every Spot task (chaos testing).
+// Fargate Spot interruptions and capacity. Berth has no Spot market:
+// capacity is taken back when an operator or a test says so
+// (Ecs::interruptSpotTasks, berthd's admin API), after
+// EcsConfig::spot_interrupt_after for every Spot task, or at random at the
+// rate of setSpotInterruptionRate (chaos testing); and it is unavailable
+// while setSpotCapacity(false) says so.
+//
+// The interruption follows AWS's termination notice: the notice (desired
+// status STOPPED, stopCode SpotInterruption) and SIGTERM come together, and
+// the task is gone two minutes later at the latest: SIGKILL after the
+// containers' stopTimeout, which Fargate caps at 120 s. The task stays
+// RUNNING (desiredStatus STOPPED) while its containers shut down.
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -74,8 +84,9 @@ Result<std::vector<std::string>> Ecs::interruptSpotTasks(const SpotInterruption&
     out.push_back(json::stringOr(chosen[i]->doc, "taskArn"));
     if (!chosen[i]->service_name.empty()) services.insert(chosen[i]->cluster_name + "/" + chosen[i]->service_name);
   }
-  // The two-minute warning is now: SIGTERM at once, SIGKILL after the
-  // containers' stopTimeout (the agent's stop), while the services start
+  // The two-minute warning is now (AWS sends the notice and SIGTERM
+  // together): SIGKILL follows after the containers' stopTimeout, at most
+  // 120 s on Fargate (the agent's stop), while the services start
   // replacements within their maximumPercent.
   if (agent_)
     for (const auto& task_arn : out) agent_->stop(task_arn, {"SpotInterruption", std::string(kSpotInterruptionReason)});
@@ -95,6 +106,56 @@ void Ecs::interruptExpiredSpotTasks() {
     what.tasks.push_back(task_arn);
   }
   for (const auto& [_, what] : by_cluster) (void)interruptSpotTasks(what);
+}
+
+}  // namespace berth::ecs
+
+namespace berth::ecs {
+
+void Ecs::setSpotCapacity(bool available) {
+  if (spot_available_ == available) return;
+  spot_available_ = available;
+  // Services retry on their own; reconciling now makes the change visible at
+  // once (placements resume, or fallback tasks start moving back).
+  for (auto& [_, s] : services_) reconcile(s);
+}
+
+Status Ecs::setSpotInterruptionRate(double per_task_per_hour, std::optional<uint64_t> seed) {
+  if (!std::isfinite(per_task_per_hour) || per_task_per_hour < 0 || per_task_per_hour > 3600)
+    return fail(ErrorCode::kInvalidArgument, "perTaskPerHour must be between 0 and 3600.");
+  if (seed || spot_rate_ == 0) spot_rng_.seed(seed.value_or(config_.spot_seed));
+  spot_rate_ = per_task_per_hour;
+  spot_drawn_until_ = clock_.epochSeconds();
+  return {};
+}
+
+void Ecs::interruptRandomSpotTasks() {
+  double now = clock_.epochSeconds();
+  double elapsed = now - spot_drawn_until_;
+  spot_drawn_until_ = now;
+  if (spot_rate_ <= 0 || elapsed <= 0) return;
+  // Each running Spot task survives `elapsed` seconds of a Poisson process
+  // with probability exp(-rate * elapsed): memoryless, so ticks of any
+  // length give the same distribution.
+  double p = 1.0 - std::exp(-spot_rate_ * elapsed / 3600.0);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  std::map<std::string, SpotInterruption> by_cluster;
+  for (const auto& [task_arn, t] : tasks_) {
+    if (!isLiveSpot(t.doc) || json::stringOr(t.doc, "lastStatus") != "RUNNING") continue;
+    if (uniform(spot_rng_) >= p) continue;
+    SpotInterruption& what = by_cluster[t.cluster_name];
+    what.cluster = t.cluster_name;
+    what.tasks.push_back(task_arn);
+  }
+  for (const auto& [_, what] : by_cluster) (void)interruptSpotTasks(what);
+}
+
+bool Ecs::wantsSpotFallback(const bj::object& service_doc) {
+  if (const auto* tags = json::getArray(service_doc, "tags"))
+    for (const auto& tag : *tags)
+      if (tag.is_object() && json::stringOr(tag.as_object(), "key") == kSpotFallbackTag)
+        return json::stringOr(tag.as_object(), "value") == "FARGATE";
+  return false;
 }
 
 }  // namespace berth::ecs

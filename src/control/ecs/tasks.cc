@@ -142,7 +142,9 @@ Ecs::Task Ecs::makeTask(const Cluster& cluster, const TaskDefinition& td, Launch
   if (!p.capacity_strategy.empty()) {
     // Launched through a capacity provider: the task says which, and its
     // launchType is still FARGATE (as ECS reports Fargate Spot tasks).
-    std::string provider = nextCapacityProvider(p.capacity_strategy, p.provider_counts);
+    std::string provider =
+        p.provider.empty() ? nextCapacityProvider(p.capacity_strategy, p.provider_counts) : std::move(p.provider);
+    p.provider.clear();
     ++p.provider_counts[provider];
     d["capacityProviderName"] = provider;
   }
@@ -186,6 +188,22 @@ Ecs::Task Ecs::makeTask(const Cluster& cluster, const TaskDefinition& td, Launch
     }
   d["containers"] = std::move(containers);
   return t;
+}
+
+bool Ecs::placeProvider(LaunchParams& p) const {
+  p.provider.clear();
+  if (p.capacity_strategy.empty()) return true;
+  std::string provider = nextCapacityProvider(p.capacity_strategy, p.provider_counts);
+  if (provider != "FARGATE_SPOT" || spot_available_) {
+    p.provider = std::move(provider);
+    return true;
+  }
+  if (p.spot_fallback) {
+    p.provider = "FARGATE";
+    return true;
+  }
+  ++p.provider_counts[provider];
+  return false;
 }
 
 void Ecs::launchTask(const Task& task) {
@@ -249,10 +267,15 @@ Result<bj::value> Ecs::runTask(const bj::object& in, const CallContext& ctx) {
   std::vector<Task> created;
   store::Batch batch;
   for (int64_t i = 0; i < count; ++i) {
+    if (!placeProvider(p)) {
+      failures.push_back(bj::object{{"arn", json::stringOr(cluster->doc, "clusterArn")},
+                                    {"reason", std::string(kSpotCapacityUnavailable)}});
+      continue;
+    }
     created.push_back(makeTask(*cluster, **td, p, ctx));
     persist(batch, created.back());
   }
-  BERTH_TRY(commit(batch));
+  if (!batch.empty()) BERTH_TRY(commit(batch));
   bj::array out;
   for (auto& t : created) {
     out.push_back(taskView(t, true));
@@ -282,6 +305,8 @@ void Ecs::applyStop(Task& task, std::string stop_code, std::string reason) {
   d["stoppedReason"] = std::move(reason);
   d["stoppingAt"] = clock_.epochSeconds();
   d["version"] = json::getInt(d, "version").value_or(1) + 1;
+  // Out of Cloud Map before the agent is told to stop it.
+  syncRegistration(task);
 }
 
 Result<bj::value> Ecs::stopTask(const bj::object& in, const CallContext&) {
@@ -305,6 +330,9 @@ Result<bj::value> Ecs::stopTask(const bj::object& in, const CallContext&) {
     BERTH_TRY(commit(batch));
   }
   it->second = std::move(updated);
+  // A service's task stopped by hand: the service has work on the next tick.
+  if (auto s = services_.find(it->second.cluster_name + "/" + it->second.service_name); s != services_.end())
+    s->second.quiet_until = 0;
   bj::object view = taskView(it->second, true);
   if (was_running && agent_) agent_->stop(it->first, {"UserInitiated", reason});
   return bj::object{{"task", std::move(view)}};
@@ -477,11 +505,18 @@ void Ecs::onTaskEvent(const agent::TaskEvent& event) {
   if (!commit(batch)) return;  // the agent re-reports on the next state change
   it->second = std::move(updated);
   if (service_changed) *service = std::move(service_copy);
+  syncRegistration(it->second);
   if (service) reconcile(*service);
 }
 
 void Ecs::pruneStopped() {
-  double cutoff = clock_.epochSeconds() - static_cast<double>(config_.stopped_task_retention.count());
+  // Tasks stay describable for at least the retention, and at most a
+  // minute beyond it.
+  constexpr double kPruneInterval = 60;
+  double now = clock_.epochSeconds();
+  if (now < next_prune_at_) return;
+  next_prune_at_ = now + kPruneInterval;
+  double cutoff = now - static_cast<double>(config_.stopped_task_retention.count());
   store::Batch batch;
   std::vector<std::string> gone;
   for (const auto& [task_arn, t] : tasks_) {

@@ -30,7 +30,7 @@ TEST(ModelTest, EveryEmbeddedServiceLoads) {
     EXPECT_FALSE(m->botocoreVersion().empty()) << m->id();
     EXPECT_FALSE(m->apiVersion().empty()) << m->id();
   }
-  EXPECT_EQ(ids, (std::vector<std::string>{"application-autoscaling", "ec2", "ecr", "ecs", "iam", "kms", "logs",
+  EXPECT_EQ(ids, (std::vector<std::string>{"application-autoscaling", "berth", "ec2", "ecr", "ecs", "iam", "kms", "logs",
                                            "monitoring", "servicediscovery", "ssm", "sts"}));
 }
 

@@ -1,8 +1,10 @@
 // Capacity provider strategies (base and weight, the cluster default),
 // Fargate Spot interruptions and the availability zone spread of service
 // tasks, on a memory store, the fake agent and a fake clock.
+#include <cmath>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -423,6 +425,180 @@ TEST_F(EcsCapacityTest, ZoneTiesGoToTheEarlierSubnet) {
   ok("UpdateService", R"({"cluster":"c1","service":"svc","desiredCount":1})");
   tick();
   EXPECT_EQ(countBy("availabilityZone"), (Counts{{"us-east-1c", 1}}));
+}
+
+// --- Spot capacity controls (spot.cc): capacity off/on, the fallback
+// extension, random interruptions.
+
+constexpr std::string_view kUnavailable =
+    "Capacity is unavailable at this time. Please try again later or in a different availability zone";
+
+int64_t eventsStartingWith(const bj::object& svc, std::string_view prefix) {
+  int64_t n = 0;
+  for (const auto& e : svc.at("events").as_array()) n += std::string(e.at("message").as_string()).starts_with(prefix);
+  return n;
+}
+
+TEST_F(EcsCapacityTest, RunTaskFailsSpotPlacementsWhileCapacityIsOff) {
+  ecs_->setSpotCapacity(false);
+  EXPECT_FALSE(ecs_->spotCapacityAvailable());
+  auto run =
+      ok("RunTask", R"({"cluster":"c1","taskDefinition":"web","count":2,"networkConfiguration":)" + subnets({0}) +
+                        R"(,"capacityProviderStrategy":[{"capacityProvider":"FARGATE_SPOT","weight":1}]})");
+  EXPECT_TRUE(run.at("tasks").as_array().empty());
+  ASSERT_EQ(run.at("failures").as_array().size(), 2u);
+  const auto& failure = run.at("failures").as_array()[0].as_object();
+  EXPECT_EQ(failure.at("reason"), std::string(kUnavailable).c_str());
+  EXPECT_EQ(failure.at("arn"), "arn:aws:ecs:us-east-1:000000000000:cluster/c1");
+
+  // The FARGATE share of a mixed strategy still runs: base 1 on FARGATE,
+  // then 1:1, so of 3 tasks one more goes to each provider.
+  run = ok("RunTask", R"({"cluster":"c1","taskDefinition":"web","count":3,"networkConfiguration":)" + subnets({0}) +
+                          R"(,"capacityProviderStrategy":[{"capacityProvider":"FARGATE","base":1,"weight":1},
+                              {"capacityProvider":"FARGATE_SPOT","weight":1}]})");
+  ASSERT_EQ(run.at("tasks").as_array().size(), 2u);
+  for (const auto& t : run.at("tasks").as_array()) EXPECT_EQ(t.at("capacityProviderName"), "FARGATE");
+  EXPECT_EQ(run.at("failures").as_array().size(), 1u);
+
+  ecs_->setSpotCapacity(true);
+  run = ok("RunTask", R"({"cluster":"c1","taskDefinition":"web","networkConfiguration":)" + subnets({0}) +
+                          R"(,"capacityProviderStrategy":[{"capacityProvider":"FARGATE_SPOT","weight":1}]})");
+  ASSERT_EQ(run.at("tasks").as_array().size(), 1u);
+  EXPECT_TRUE(run.at("failures").as_array().empty());
+}
+
+TEST_F(EcsCapacityTest, AServiceWaitsForSpotCapacityAndSaysSoWithoutRepeatingItself) {
+  createService(2, R"("capacityProviderStrategy":[{"capacityProvider":"FARGATE_SPOT","weight":1}])");
+  tick();
+  ASSERT_EQ(tasks().size(), 2u);
+  ecs_->setSpotCapacity(false);
+  SpotInterruption all;
+  all.cluster = "c1";
+  ASSERT_EQ(ecs_->interruptSpotTasks(all)->size(), 2u);
+  drain();
+  std::string unable = "(service svc) was unable to place a task. Reason: " + std::string(kUnavailable) + ".";
+  auto svc = service();
+  EXPECT_TRUE(tasks().empty());
+  EXPECT_EQ(svc.at("events").as_array()[0].at("message"), unable.c_str());
+  EXPECT_EQ(eventsStartingWith(svc, unable), 1);
+
+  // Retried every tick, said again only after 15 minutes.
+  for (int i = 0; i < 60; ++i) {
+    clock_.advance(std::chrono::seconds(10));
+    tick();
+  }
+  svc = service();
+  EXPECT_TRUE(tasks().empty());
+  EXPECT_EQ(svc.at("runningCount"), 0);
+  EXPECT_EQ(eventsStartingWith(svc, unable), 1);
+  clock_.advance(std::chrono::minutes(6));
+  tick();
+  EXPECT_EQ(eventsStartingWith(service(), unable), 2);
+
+  // Capacity back: placed on Spot at once (no fallback without the tag).
+  ecs_->setSpotCapacity(true);
+  drain();
+  tick();
+  EXPECT_EQ(countBy("capacityProviderName"), (Counts{{"FARGATE_SPOT", 2}}));
+  svc = service();
+  EXPECT_EQ(svc.at("runningCount"), 2);
+  EXPECT_EQ(svc.at("events").as_array()[0].at("message"), "(service svc) has reached a steady state.");
+}
+
+TEST_F(EcsCapacityTest, TheFallbackTagPlacesOnFargateAndMovesBackToSpotWithinThePercentages) {
+  ecs_->setSpotCapacity(false);
+  ok("CreateService", R"({"cluster":"c1","serviceName":"svc","taskDefinition":"web","desiredCount":2,
+      "capacityProviderStrategy":[{"capacityProvider":"FARGATE_SPOT","weight":1}],
+      "tags":[{"key":"berth:spot-fallback","value":"FARGATE"}],
+      "networkConfiguration":)" +
+                          subnets({0}) + "}");
+  tick();
+  EXPECT_EQ(countBy("capacityProviderName"), (Counts{{"FARGATE", 2}}));
+  auto svc = service();
+  EXPECT_EQ(svc.at("runningCount"), 2);
+  EXPECT_EQ(eventsStartingWith(svc, "(service svc) was unable to place a task."), 0);
+  std::set<std::string> stand_ins;
+  for (const auto& t : tasks()) stand_ins.insert(std::string(t.at("taskArn").as_string()));
+
+  // Capacity back: Spot replacements start first (maximumPercent 200 leaves
+  // room for both), the FARGATE stand-ins stop once they run (minimum 100%).
+  ecs_->setSpotCapacity(true);
+  auto during = countBy("capacityProviderName");
+  EXPECT_EQ(during, (Counts{{"FARGATE", 2}, {"FARGATE_SPOT", 2}}));
+  drain();
+  for (int i = 0; i < 3; ++i) tick();
+  EXPECT_EQ(countBy("capacityProviderName"), (Counts{{"FARGATE_SPOT", 2}}));
+  for (const auto& arn : stand_ins) {
+    auto t = describeTask(arn);
+    EXPECT_EQ(t.at("lastStatus"), "STOPPED");
+    EXPECT_EQ(t.at("stopCode"), "ServiceSchedulerInitiated");
+  }
+  svc = service();
+  EXPECT_EQ(svc.at("runningCount"), 2);
+  EXPECT_EQ(svc.at("events").as_array()[0].at("message"), "(service svc) has reached a steady state.");
+}
+
+TEST_F(EcsCapacityTest, TheFallbackMovesOneTaskAtATimeWhenThePercentagesSaySo) {
+  ecs_->setSpotCapacity(false);
+  ok("CreateService", R"({"cluster":"c1","serviceName":"svc","taskDefinition":"web","desiredCount":2,
+      "capacityProviderStrategy":[{"capacityProvider":"FARGATE","base":1,"weight":0},
+                                  {"capacityProvider":"FARGATE_SPOT","weight":1}],
+      "deploymentConfiguration":{"maximumPercent":100,"minimumHealthyPercent":50},
+      "tags":[{"key":"berth:spot-fallback","value":"FARGATE"}],
+      "networkConfiguration":)" +
+                          subnets({0}) + "}");
+  tick();
+  EXPECT_EQ(countBy("capacityProviderName"), (Counts{{"FARGATE", 2}}));
+  ecs_->setSpotCapacity(true);
+  // At most 2 live tasks (maximumPercent 100): the stand-in stops first, then
+  // its Spot replacement starts; the base FARGATE task stays.
+  EXPECT_LE(tasks().size(), 2u);
+  drain();
+  tick();
+  EXPECT_EQ(countBy("capacityProviderName"), (Counts{{"FARGATE", 1}, {"FARGATE_SPOT", 1}}));
+  tick();
+  EXPECT_EQ(service().at("runningCount"), 2);
+}
+
+TEST_F(EcsCapacityTest, RandomInterruptionsFollowTheRateOnTheInjectedClock) {
+  EXPECT_FALSE(ecs_->setSpotInterruptionRate(-1));
+  EXPECT_FALSE(ecs_->setSpotInterruptionRate(std::nan("")));
+  createService(4, R"("capacityProviderStrategy":[{"capacityProvider":"FARGATE_SPOT","weight":1}])");
+  tick();
+  auto interrupted = [&] {
+    int64_t n = 0;
+    bj::array arns =
+        ok("ListTasks", R"({"cluster":"c1","serviceName":"svc","desiredStatus":"STOPPED"})").at("taskArns").as_array();
+    for (const auto& a : arns) n += describeTask(std::string(a.as_string())).at("stopCode") == "SpotInterruption";
+    return n;
+  };
+  // Off: an hour passes, nothing happens.
+  for (int i = 0; i < 60; ++i) {
+    clock_.advance(std::chrono::minutes(1));
+    tick();
+  }
+  EXPECT_EQ(interrupted(), 0);
+
+  // 6 per task-hour over 4 tasks for 30 minutes: about 12 interruptions; the
+  // seed makes the count reproducible, the service keeps 4 running.
+  ASSERT_TRUE(ecs_->setSpotInterruptionRate(6, 42));
+  EXPECT_EQ(ecs_->spotInterruptionRate(), 6);
+  for (int i = 0; i < 30; ++i) {
+    clock_.advance(std::chrono::minutes(1));
+    tick();
+  }
+  int64_t n = interrupted();
+  EXPECT_GE(n, 4);
+  EXPECT_LE(n, 25);
+  EXPECT_EQ(tasks().size(), 4u);
+  EXPECT_EQ(service().at("runningCount"), 4);
+
+  ASSERT_TRUE(ecs_->setSpotInterruptionRate(0));
+  for (int i = 0; i < 30; ++i) {
+    clock_.advance(std::chrono::minutes(1));
+    tick();
+  }
+  EXPECT_EQ(interrupted(), n);
 }
 
 }  // namespace
