@@ -12,11 +12,16 @@
   tasks naming their capacityProviderName, Fargate Spot interruptions
   (berthd --spot-interrupt-after) replaced on Spot, and tasks spread over the
   availability zones of the service's subnets.
+- Spot controls (`berth spot`, berthd's admin API): interruptions on demand
+  replaced within the service; Spot capacity off and on, with and without
+  berth's fallback tag; the admin API refusing unsigned and badly signed
+  requests.
 
 Launch throttling and the stage-2 (health check) breaker are unit tests
 (tests/unit/control/ecs_services_test.cc); berthd has no simulated clock.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -119,6 +124,43 @@ class EcsServiceDeploymentTest(BerthdTestCase):
         time.sleep(2.5)
         messages = [e["message"] for e in self.describe(name)["events"]]
         self.assertEqual(messages.count(f"(service {name}) has reached a steady state."), 2, messages)
+
+    def test_force_new_deployment_from_the_cli_replaces_every_task(self):
+        # The seed's `aws ecs update-service --force-new-deployment`, on a
+        # service of three tasks: same task definition, every task replaced.
+        name = "forced"
+        created = self.ecs.create_service(
+            cluster=self.CLUSTER, serviceName=name, taskDefinition=self.tds[0], desiredCount=3,
+            launchType="FARGATE", networkConfiguration=self.network)["service"]
+        first = created["deployments"][0]["id"]
+        self.eventually(lambda: self.completed(name, first), msg="first deployment completes")
+        old = set(self.ecs.list_tasks(cluster=self.CLUSTER, serviceName=name)["taskArns"])
+        self.assertEqual(len(old), 3)
+
+        out = self.berthd.aws("ecs", "update-service", "--cluster", self.CLUSTER, "--service", name,
+                              "--force-new-deployment")
+        deps = out["service"]["deployments"]
+        forced = deps[0]["id"]
+        self.assertRegex(forced, DEPLOYMENT_ID)
+        self.assertNotEqual(forced, first)
+        self.assertEqual((deps[0]["status"], deps[0]["rolloutState"]), ("PRIMARY", "IN_PROGRESS"))
+        self.assertEqual(deps[0]["taskDefinition"], self.tds[0])
+
+        svc = self.eventually(lambda: self.completed(name, forced), msg="forced deployment completes")
+        self.assertEqual(svc["taskDefinition"], self.tds[0])
+        self.assertEqual(svc["deployments"][0]["rolloutStateReason"], f"ECS deployment {forced} completed.")
+        new = set(self.ecs.list_tasks(cluster=self.CLUSTER, serviceName=name)["taskArns"])
+        self.assertEqual(len(new), 3)
+        self.assertFalse(new & old, "every task is replaced")
+        for t in self.ecs.describe_tasks(cluster=self.CLUSTER, tasks=sorted(new))["tasks"]:
+            self.assertEqual((t["startedBy"], t["group"], t["lastStatus"]), (forced, f"service:{name}", "RUNNING"))
+        for t in self.ecs.describe_tasks(cluster=self.CLUSTER, tasks=sorted(old))["tasks"]:
+            self.assertEqual(t["desiredStatus"], "STOPPED")
+            self.assertEqual(t["startedBy"], first)
+            self.assertEqual(t["stopCode"], "ServiceSchedulerInitiated")
+            self.assertEqual(t["stoppedReason"], f"Scaling activity initiated by (deployment {forced})")
+        messages = [e["message"] for e in svc["events"]]
+        self.assertIn(f"(service {name}) (deployment {forced}) deployment completed.", messages)
 
     def create_breaker_service(self, name, rollback):
         # desired 3: the breaker's threshold is min(max(ceil(3/2), 3), 200) = 3,
@@ -314,6 +356,172 @@ class EcsCapacityProviderTest(BerthdTestCase):
         messages = [e["message"] for e in svc["events"]]
         self.assertTrue(any(re.fullmatch(rf"\(service {name}\) has started \d tasks:( \(task {TASK_ID}\))+\.", m)
                             for m in messages[:-1]), messages)
+
+
+BERTH = os.path.join(os.path.dirname(BERTHD), "berth")
+
+
+class EcsSpotControlTest(BerthdTestCase):
+    """`berth spot` and berthd's admin API (BerthAdmin, SigV4 service "berth"):
+    interruptions on demand, Spot capacity off and on, berth's fallback tag."""
+
+    CLUSTER = "spot-control"
+
+    @classmethod
+    def setUpClassState(cls):
+        d = cls.berthd
+        cls.ecs = d.client("ecs")
+        ec2 = d.client("ec2")
+        subnet = next(s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s.get("DefaultForAz"))
+        cls.network = {"awsvpcConfiguration": {"subnets": [subnet]}}
+        cls.ecs.create_cluster(clusterName=cls.CLUSTER, capacityProviders=["FARGATE", "FARGATE_SPOT"])
+        cls.td = cls.ecs.register_task_definition(
+            family="spotctl", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+            containerDefinitions=[{"name": "app", "image": IMAGE, "essential": True}],
+        )["taskDefinition"]["taskDefinitionArn"]
+
+    def setUp(self):
+        super().setUp()
+        if not os.access(BERTH, os.X_OK):
+            self.skipTest(f"berth not built at {BERTH}")
+        self.addCleanup(self.berth, "spot", "capacity", "on")
+
+    def berth(self, *args, check=True):
+        p = subprocess.run([BERTH, "--data-dir", self.berthd.data_dir, "--endpoint", self.berthd.endpoint] +
+                           list(args), capture_output=True, text=True, timeout=30, env=self.berthd.env())
+        if check:
+            self.assertEqual(p.returncode, 0, p.stderr)
+        return p
+
+    def tasks(self, name, desired="RUNNING"):
+        arns = self.ecs.list_tasks(cluster=self.CLUSTER, serviceName=name, desiredStatus=desired)["taskArns"]
+        return self.ecs.describe_tasks(cluster=self.CLUSTER, tasks=arns)["tasks"] if arns else []
+
+    def live(self, name, count, providers):
+        def check():
+            ts = self.tasks(name)
+            running = [t for t in ts if t["lastStatus"] == "RUNNING"]
+            if len(ts) == count and len(running) == count and \
+                    sorted(t["capacityProviderName"] for t in ts) == sorted(providers):
+                return ts
+            return None
+        return self.eventually(check, timeout=15, msg=f"{name}: {count} running on {providers}")
+
+    def create_spot_service(self, name, count=2, **extra):
+        self.ecs.create_service(
+            cluster=self.CLUSTER, serviceName=name, taskDefinition=self.td, desiredCount=count,
+            capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+            networkConfiguration=self.network, **extra)
+        self.addCleanup(self.ecs.delete_service, cluster=self.CLUSTER, service=name, force=True)
+
+    def signed(self, operation, body, service="berth", secret=None, sign=True):
+        """A raw admin API request; returns (status, parsed body)."""
+        import urllib.error
+        import urllib.request
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        key, real_secret = self.berthd.credentials()
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"BerthAdmin.{operation}"}
+        req = AWSRequest(method="POST", url=self.berthd.endpoint + "/", data=json.dumps(body), headers=headers)
+        if sign:
+            SigV4Auth(Credentials(key, secret or real_secret), service, "us-east-1").add_auth(req)
+        raw = urllib.request.Request(self.berthd.endpoint + "/", data=json.dumps(body).encode(), method="POST",
+                                     headers=dict(req.headers.items()))
+        try:
+            with urllib.request.urlopen(raw, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def test_interrupt_from_the_cli_is_replaced_within_the_service(self):
+        name = "interrupted"
+        self.create_spot_service(name)
+        before = self.live(name, 2, ["FARGATE_SPOT"] * 2)
+        p = self.berth("spot", "interrupt", "--cluster", self.CLUSTER, "--service", name, "--count", "1")
+        arns = p.stdout.split()
+        self.assertEqual(len(arns), 1, p.stdout)
+        self.assertIn(arns[0], {t["taskArn"] for t in before})
+        t = self.ecs.describe_tasks(cluster=self.CLUSTER, tasks=arns)["tasks"][0]
+        self.assertEqual(t["desiredStatus"], "STOPPED")
+        self.assertEqual(t["stopCode"], "SpotInterruption")
+        self.assertEqual(t["stoppedReason"], "Your Spot Task was interrupted.")
+        after = self.live(name, 2, ["FARGATE_SPOT"] * 2)
+        self.assertNotIn(arns[0], {x["taskArn"] for x in after})
+        svc = self.ecs.describe_services(cluster=self.CLUSTER, services=[name])["services"][0]
+        self.assertEqual(svc["deployments"][0]["failedTasks"], 0)
+
+        # One task by id; an on-demand or unknown task is refused.
+        task_id = after[0]["taskArn"].rsplit("/", 1)[1]
+        p = self.berth("spot", "interrupt", "--cluster", self.CLUSTER, "--task", task_id)
+        self.assertEqual(p.stdout.split(), [after[0]["taskArn"]])
+        p = self.berth("spot", "interrupt", "--cluster", self.CLUSTER, "--task", "0" * 32, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("InvalidParameterException", p.stderr)
+
+    def test_capacity_off_fails_placements_until_it_is_back(self):
+        self.assertEqual(self.berth("spot", "capacity", "off").stdout, "Spot capacity: off\n")
+        self.assertEqual(self.berth("spot", "capacity").stdout, "Spot capacity: off\n")
+        run = self.ecs.run_task(
+            cluster=self.CLUSTER, taskDefinition=self.td, count=2, networkConfiguration=self.network,
+            capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}])
+        self.assertEqual(run["tasks"], [])
+        self.assertEqual([f["reason"] for f in run["failures"]],
+                         ["Capacity is unavailable at this time. Please try again later or in a different "
+                          "availability zone"] * 2)
+
+        name = "waiting"
+        self.create_spot_service(name)
+        unable = (f"(service {name}) was unable to place a task. Reason: Capacity is unavailable at this time. "
+                  "Please try again later or in a different availability zone.")
+
+        def said():
+            svc = self.ecs.describe_services(cluster=self.CLUSTER, services=[name])["services"][0]
+            return svc if any(e["message"] == unable for e in svc["events"]) else None
+
+        self.eventually(said, msg="the service says it cannot place a task")
+        time.sleep(2.5)  # a few scheduler passes: retried, not said again
+        svc = said()
+        self.assertEqual(sum(e["message"] == unable for e in svc["events"]), 1)
+        self.assertEqual(svc["runningCount"], 0)
+        self.assertEqual(self.tasks(name), [])
+
+        self.assertEqual(self.berth("spot", "capacity", "on").stdout, "Spot capacity: on\n")
+        self.live(name, 2, ["FARGATE_SPOT"] * 2)
+
+    def test_capacity_off_with_the_fallback_tag_uses_fargate_and_moves_back(self):
+        self.berth("spot", "capacity", "off")
+        name = "fallback"
+        self.create_spot_service(name, tags=[{"key": "berth:spot-fallback", "value": "FARGATE"}])
+        stand_ins = self.live(name, 2, ["FARGATE"] * 2)
+        self.berth("spot", "capacity", "on")
+        self.live(name, 2, ["FARGATE_SPOT"] * 2)
+        for t in self.ecs.describe_tasks(cluster=self.CLUSTER, tasks=[t["taskArn"] for t in stand_ins])["tasks"]:
+            self.assertEqual(t["desiredStatus"], "STOPPED")
+            self.assertEqual(t["stopCode"], "ServiceSchedulerInitiated")
+
+    def test_admin_api_needs_the_root_signature(self):
+        status, body = self.signed("GetSpotCapacity", {})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body, {"available": True, "interruptionRatePerTaskPerHour": 0})
+
+        status, body = self.signed("GetSpotCapacity", {}, sign=False)
+        # berthd answers signature errors as ECS does (JSON protocol: 400).
+        self.assertEqual((status, body["__type"]), (400, "MissingAuthenticationTokenException"), body)
+        status, body = self.signed("SetSpotCapacity", {"available": False}, secret="x" * 40)
+        self.assertEqual((status, body["__type"]), (400, "InvalidSignatureException"), body)
+        status, body = self.signed("SetSpotCapacity", {"available": False}, service="ecs")
+        self.assertEqual((status, body["__type"]), (400, "InvalidSignatureException"), body)
+        self.assertIn("scoped to correct service: 'berth'", body["message"])
+        self.assertEqual(self.signed("GetSpotCapacity", {})[1]["available"], True)
+
+        # Input is checked against the model; the rate against its bounds.
+        status, body = self.signed("SetSpotInterruptionRate", {"perTaskPerHour": -1})
+        self.assertEqual((status, body["__type"]), (400, "InvalidParameterException"))
+        self.assertEqual(self.berth("spot", "rate", "2", "--seed", "7").stdout,
+                         "Random Spot interruptions: 2 per task-hour\n")
+        self.assertEqual(self.signed("GetSpotCapacity", {})[1]["interruptionRatePerTaskPerHour"], 2)
+        self.assertEqual(self.berth("spot", "rate", "0").stdout, "Random Spot interruptions: off\n")
 
 
 class BerthdFlagTest(unittest.TestCase):
