@@ -206,6 +206,9 @@ struct RuntimeOptions {
   std::string cgroup_parent = "berth";   // task cgroups are <parent>/<task-id>
   std::filesystem::path cgroup_root = "/sys/fs/cgroup";
   std::optional<CgroupVersion> cgroup_version;  // empty = detect
+  // Monitors kept started and waiting, so that start() skips spawning one
+  // (0 = none; each idle spare is a ~150 kB process).
+  int spare_monitors = 2;
 };
 
 // The real runtime (runc/crun + berth-monitor + cgroupfs).

@@ -182,13 +182,34 @@ bool pump(Stream& s, int log_fd, std::string& buf) {
   return true;
 }
 
-int runMonitor(Args a) {
-  // Detach: a new session, and the starter's child exits at once.
-  if (::setsid() < 0 && errno != EPERM) return 1;
+// Detach: a new session, and the starter's child exits at once, so the
+// monitor is nobody's child and outlives its starter.
+bool detach() {
+  if (::setsid() < 0 && errno != EPERM) return false;
   pid_t p = ::fork();
-  if (p < 0) return 1;
+  if (p < 0) return false;
   if (p > 0) _exit(0);
+  return true;
+}
 
+int runMonitor(Args a) {
+  // The paths below must not depend on the working directory we change to.
+  for (std::string* path : {&a.dir, &a.log}) {
+    if (path->empty() || (*path)[0] == '/') continue;
+    char* real = ::realpath(path == &a.dir ? path->c_str() : ".", nullptr);
+    if (!real) {
+      sendSync(a, std::string("err realpath ") + *path + ": " + std::strerror(errno));
+      return 1;
+    }
+    *path = path == &a.dir ? std::string(real) : std::string(real) + "/" + *path;
+    ::free(real);
+  }
+  // Where recover() recognises a monitor that was a spare (its command line
+  // does not name the container).
+  if (::chdir(a.dir.c_str()) != 0) {
+    sendSync(a, std::string("err chdir ") + a.dir + ": " + std::strerror(errno));
+    return 1;
+  }
   // The sync pipe must not leak into the OCI runtime or the container.
   if (a.sync_fd >= 0) ::fcntl(a.sync_fd, F_SETFD, FD_CLOEXEC);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -481,8 +502,46 @@ int runInit(int argc, char** argv) {
 
 }  // namespace
 
+// A spare: started (and detached) ahead of need, it waits on fd 3 (a
+// socket) for the arguments of `run`, NUL-separated, until the starter shuts
+// its side for writing; then it is that monitor, answering on the same
+// socket. EOF without arguments (berthd went away or has spares enough):
+// exit quietly.
+int runSpare() {
+  if (!detach()) return 1;
+  constexpr int kSocket = 3;
+  std::string text;
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::read(kSocket, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  if (text.empty()) return 0;
+  std::vector<std::string> args = {"berth-monitor"};
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\0', start);
+    if (end == std::string::npos) end = text.size();
+    args.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  std::vector<char*> argv;
+  for (auto& x : args) argv.push_back(x.data());
+  Args a;
+  if (args.size() < 2 || args[1] != "run" || parseArgs(static_cast<int>(argv.size()), argv.data(), a) != 0 ||
+      a.sync_fd != kSocket) {
+    const char msg[] = "err berth-monitor spare: bad arguments\n";
+    (void)!::write(kSocket, msg, sizeof msg - 1);
+    return 2;
+  }
+  return runMonitor(std::move(a));
+}
+
 int monitorMain(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "init") == 0) return runInit(argc, argv);
+  if (argc == 2 && std::strcmp(argv[1], "spare") == 0) return runSpare();
   if (argc >= 2 && std::strcmp(argv[1], "exec") == 0) {
     int rc = runExec(argc, argv);
     if (rc >= 0) return rc;
@@ -494,9 +553,12 @@ int monitorMain(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: berth-monitor run --dir D --runtime R|native --root ROOT --id ID --log FILE [--oom-file F] "
                  "[--sync-fd N] [--cgroup C=DIR]...\n"
-                 "       berth-monitor exec --dir D --pid PID [--pid-file F] [--cgroup C=DIR]... -- ARGV...\n       berth-monitor init -- ARGV...\n");
+                 "       berth-monitor exec --dir D --pid PID [--pid-file F] [--cgroup C=DIR]... -- ARGV...\n"
+                 "       berth-monitor spare   (run's arguments, NUL-separated, arrive on fd 3)\n"
+                 "       berth-monitor init -- ARGV...\n");
     return 2;
   }
+  if (!detach()) return 1;
   return runMonitor(std::move(a));
 }
 

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "agent/runtime/exit_file.h"
 #include "agent/runtime/layout.h"
@@ -59,12 +61,17 @@ bool validName(const std::string& s) {
 
 WallTime wallNow() { return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()); }
 
-// Is `pid` a berth-monitor supervising `runtime_id`? Guards against pid
-// reuse after a restart.
-bool isMonitorFor(pid_t pid, const std::string& runtime_id) {
-  std::string cmd = readText(fs::path("/proc") / std::to_string(pid) / "cmdline");
+// Is `pid` a berth-monitor supervising `runtime_id` in `dir`? Guards
+// against pid reuse after a restart. A monitor that started as a spare has
+// no id on its command line; it works in its container's directory.
+bool isMonitorFor(pid_t pid, const std::string& runtime_id, const fs::path& dir) {
+  fs::path proc = fs::path("/proc") / std::to_string(pid);
+  std::string cmd = readText(proc / "cmdline");
   std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-  return cmd.find("berth-monitor") != std::string::npos && cmd.find(" " + runtime_id + " ") != std::string::npos;
+  if (cmd.find("berth-monitor") == std::string::npos) return false;
+  if (cmd.find(" " + runtime_id + " ") != std::string::npos) return true;
+  std::error_code ec;
+  return fs::equivalent(fs::read_symlink(proc / "cwd", ec), dir, ec);
 }
 
 std::optional<ExitStatus> readExit(const fs::path& dir) {
@@ -108,6 +115,11 @@ OciRuntime::OciRuntime(RuntimeOptions options, CgroupVersion version)
   ev.events = EPOLLIN;
   ev.data.u64 = 0;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  refill_ = options_.spare_monitors > 0;  // the watcher starts the first spares
+  if (refill_) {
+    uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
   watcher_ = std::thread([this] { watcherLoop(); });
 }
 
@@ -123,6 +135,7 @@ OciRuntime::~OciRuntime() {
     ::close(w.monitor_pidfd);
     if (w.container_pidfd >= 0) ::close(w.container_pidfd);
   }
+  for (int fd : spares_) ::close(fd);  // EOF: the spares exit
   ::close(wake_fd_);
   ::close(epoll_fd_);
 }
@@ -206,18 +219,32 @@ Result<StartedContainer> OciRuntime::start(const ContainerConfig& config) {
   }
   argv.insert(argv.end(), {"--id", config.runtime_id, "--log", log.string(), "--oom-file",
                            cgroups_.containerOomFile(config.task_id, config.name).string(), "--sync-fd", "3"});
-  int sync[2];
-  if (::pipe2(sync, O_CLOEXEC) != 0) return failErrno("pipe", errno);
-  SpawnOptions so;
-  so.pass_fd = sync[1];
-  auto child = spawnProcess(argv, so);
-  ::close(sync[1]);
-  if (!child) {
-    ::close(sync[0]);
-    return std::unexpected(child.error());
+  // A spare monitor takes the arguments (NUL-separated) on its socket and
+  // answers on it; without one (or if it is gone), spawn a monitor.
+  int sync[2] = {takeSpare(), -1};
+  if (sync[0] >= 0) {
+    std::string text;
+    for (size_t i = 1; i < argv.size(); ++i) text += argv[i] + '\0';
+    bool sent = ::send(sync[0], text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size()) &&
+                ::shutdown(sync[0], SHUT_WR) == 0;
+    if (!sent) {
+      ::close(sync[0]);
+      sync[0] = -1;
+    }
   }
-  // The direct child only detaches the real monitor and exits.
-  (void)waitChild(*child, 10s);
+  if (sync[0] < 0) {
+    if (::pipe2(sync, O_CLOEXEC) != 0) return failErrno("pipe", errno);
+    SpawnOptions so;
+    so.pass_fd = sync[1];
+    auto child = spawnProcess(argv, so);
+    ::close(sync[1]);
+    if (!child) {
+      ::close(sync[0]);
+      return std::unexpected(child.error());
+    }
+    // The direct child only detaches the real monitor and exits.
+    (void)waitChild(*child, 10s);
+  }
 
   std::string reply;
   char buf[1024];
@@ -280,9 +307,11 @@ void OciRuntime::watcherLoop() {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return;
     std::vector<std::string> done;
+    bool refill = false;
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
+      refill = std::exchange(refill_, false);
       for (int i = 0; i < n; ++i) {
         if (events[i].data.u64 == 0) {
           uint64_t v;
@@ -297,7 +326,51 @@ void OciRuntime::watcherLoop() {
       pending_.clear();
     }
     for (const auto& k : done) finish(k);
+    if (refill) refillSpares();
   }
+}
+
+Result<int> OciRuntime::spawnSpare() const {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return failErrno("socketpair", errno);
+  SpawnOptions so;
+  so.pass_fd = sv[1];
+  auto child = spawnProcess({options_.monitor_binary.string(), "spare"}, so);
+  ::close(sv[1]);
+  if (!child) {
+    ::close(sv[0]);
+    return std::unexpected(child.error());
+  }
+  (void)waitChild(*child, 10s);  // it only detaches the spare and exits
+  return sv[0];
+}
+
+void OciRuntime::refillSpares() {
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ || static_cast<int>(spares_.size()) >= options_.spare_monitors) return;
+    }
+    auto fd = spawnSpare();
+    if (!fd) return;  // start() spawns monitors itself meanwhile
+    std::lock_guard lock(mu_);
+    spares_.push_back(*fd);
+  }
+}
+
+int OciRuntime::takeSpare() {
+  std::lock_guard lock(mu_);
+  int fd = -1;
+  if (!spares_.empty()) {
+    fd = spares_.back();
+    spares_.pop_back();
+  }
+  if (options_.spare_monitors > 0 && !refill_) {
+    refill_ = true;
+    uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
+  return fd;
 }
 
 void OciRuntime::finish(const std::string& k) {
@@ -466,7 +539,7 @@ Result<std::vector<RecoveredContainer>> OciRuntime::recover() {
       }
       int mpid = std::atoi(readText(c.path() / layout::kMonitorPidFile).c_str());
       int mfd = mpid > 0 ? openPidfd(mpid) : -1;
-      if (mfd >= 0 && !isMonitorFor(mpid, runtime_id)) {
+      if (mfd >= 0 && !isMonitorFor(mpid, runtime_id, c.path())) {
         ::close(mfd);
         mfd = -1;
       }

@@ -59,6 +59,12 @@ class OciRuntime final : public ContainerRuntime {
   void watcherLoop();
   void finish(const std::string& key);  // watcher thread: read exit.json, report
   std::vector<std::string> runtimeArgv(std::initializer_list<std::string> verb_and_args) const;
+  // Spare monitors (monitor.cc, `spare`): started ahead of need so that a
+  // container start does not wait for a monitor to be spawned and detach.
+  // Each is a socket to a detached berth-monitor waiting for its arguments.
+  int takeSpare();                // -1 when none is ready
+  void refillSpares();            // watcher thread
+  Result<int> spawnSpare() const;  // the socket
 
   RuntimeOptions options_;
   TaskCgroups cgroups_;
@@ -71,6 +77,8 @@ class OciRuntime final : public ContainerRuntime {
   std::map<std::string, Watched> watched_;  // key "task/name"
   std::vector<std::string> pending_;        // monitors already gone at watch()
   std::set<std::string> starting_;          // start() in progress (one per ref)
+  std::vector<int> spares_;                 // sockets of idle spare monitors
+  bool refill_ = false;                     // the watcher should top spares_ up
   bool stopping_ = false;
   std::thread watcher_;
 };

@@ -121,6 +121,8 @@ class RuntimeRootTest : public ::testing::TestWithParam<std::string> {
     o.data_dir = data_;
     o.cgroup_parent = parent_;
     o.kind = GetParam() == "native" ? OciRuntimeKind::kNative : OciRuntimeKind::kRunc;
+    // BERTH_TEST_SPARES=N: that many spare monitors (the start-path benchmark compares 0 and 2).
+    if (const char* sp = std::getenv("BERTH_TEST_SPARES")) o.spare_monitors = std::atoi(sp);
     // BERTH_TEST_RUNTIME=crun runs the runc tests with crun (on hosts where it works).
     if (const char* k = std::getenv("BERTH_TEST_RUNTIME"); k && std::string(k) == "crun" && GetParam() == "runc")
       o.kind = OciRuntimeKind::kCrun;
@@ -413,6 +415,37 @@ TEST_P(RuntimeRootTest, ROOT_NativeMatchesRunc) {
   EXPECT_EQ(out["native"], out["runc"]);
   EXPECT_NE(out["native"].find("uid=65534"), std::string::npos) << out["native"];
   EXPECT_NE(out["native"].find("NoNewPrivs:\t1"), std::string::npos) << out["native"];
+}
+
+// Containers are started by spare monitors (waiting ahead of need) once
+// they are ready, and such a monitor, whose command line names no
+// container, is still recognised and adopted after a restart.
+TEST_P(RuntimeRootTest, ROOT_SpareMonitorsStartContainersAndAreAdopted) {
+  makeTask({"ts", 0, 0, 0});
+  std::string spare_started;
+  for (int i = 0; i < 20 && spare_started.empty(); ++i) {
+    std::this_thread::sleep_for(50ms);  // the watcher thread starts the spares
+    std::string name = "c" + std::to_string(i);
+    ASSERT_TRUE(start(config("ts", name, {"sleep", "30"})));
+    std::string pid = slurp(layout::containerDir(data_, "ts", name) / layout::kMonitorPidFile);
+    std::string cmd = slurp("/proc/" + std::to_string(std::atoi(pid.c_str())) + "/cmdline");
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.find(" spare") != std::string::npos) spare_started = name;
+  }
+  ASSERT_FALSE(spare_started.empty()) << "no container was started by a spare monitor";
+  runtime_.reset();
+  auto rt = makeRuntime();
+  ASSERT_TRUE(rt);
+  runtime_ = std::move(*rt);
+  auto found = runtime_->recover();
+  ASSERT_TRUE(found) << found.error().message;
+  bool adopted = false;
+  for (const auto& r : *found) adopted |= r.ref.name == spare_started && r.state == ContainerState::kRunning;
+  EXPECT_TRUE(adopted);
+  ASSERT_TRUE(runtime_->signal({"ts", spare_started}, SIGKILL));
+  auto e = exits_.waitFor({"ts", spare_started});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->exit_code, 137);
 }
 
 // berth-monitor costs well under 1 MB of PSS per running container.
