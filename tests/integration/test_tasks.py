@@ -84,7 +84,8 @@ class RealTaskCase(BerthdTestCase):
         for sub in ("bin", "www", "tmp"):
             os.makedirs(os.path.join(root, sub))
         shutil.copy(BUSYBOX, os.path.join(root, "bin", "busybox"))
-        for applet in ("sh", "httpd", "sleep", "wget", "cat", "tail", "echo", "true", "seq"):
+        for applet in ("sh", "httpd", "sleep", "wget", "cat", "tail", "echo", "true", "seq", "nslookup", "sed", "awk",
+                       "grep"):
             os.symlink("busybox", os.path.join(root, "bin", applet))
         with open(os.path.join(root, "www", "index.html"), "w") as f:
             f.write("hello from a berth task\n")
