@@ -14,6 +14,7 @@ the address — the resolver path is the one every task uses.
 
 import os
 import subprocess
+import sys
 import time
 import unittest
 
@@ -75,6 +76,28 @@ class TaskDnsTest(RealTaskCase):
             stopped = self.wait_status(arn, "STOPPED", timeout=60)
             self.assertEqual(stopped["containers"][0].get("exitCode"), 0,
                              "the frontend task could not resolve and reach backend.dev.local")
+
+            # Scaled to 3, the name answers with the 3 task addresses.
+            self.ecs.update_service(cluster="it", service="backend", desiredCount=3)
+            three = self.eventually(lambda: (lambda a: a if len(a) == 3 else None)(self.dig("backend.dev.local")),
+                                    timeout=30, interval=0.2, msg="backend.dev.local to list 3 tasks")
+            self.assertIn(ip, three)
+            # A new deployment replaces every task: the answers move to the
+            # new tasks' addresses.
+            self.ecs.update_service(cluster="it", service="backend", forceNewDeployment=True)
+
+            def replaced():
+                running = self.ecs.list_tasks(cluster="it", serviceName="backend", desiredStatus="RUNNING")["taskArns"]
+                tasks = self.ecs.describe_tasks(cluster="it", tasks=running)["tasks"] if running else []
+                new_ips = sorted(self.task_ip(t) for t in tasks if t["lastStatus"] == "RUNNING")
+                answer = self.dig("backend.dev.local")
+                if len(tasks) == 3 and len(new_ips) == 3 and not set(new_ips) & set(three) and answer == new_ips:
+                    return answer
+                return None
+
+            after = self.eventually(replaced, timeout=60, interval=0.3, msg="the answers to follow the deployment")
+            self.assertFalse(set(after) & set(three))
+            print(f"\nbackend.dev.local: {ip} -> {three} -> {after} after the deployment", file=sys.stderr)
 
             # Scaled to zero, the name goes away (Route 53: no records, no name).
             self.ecs.update_service(cluster="it", service="backend", desiredCount=0)
