@@ -23,6 +23,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -117,6 +118,9 @@ class CloudMap final : public ecs::ServiceRegistries {
   Result<bj::value> tagResource(const bj::object& in);
   Result<bj::value> untagResource(const bj::object& in);
   Result<bj::value> listTagsForResource(const bj::object& in);
+  // Replaces the tags of the namespace or service whose ARN is `resource`
+  // with edit(its tags), committed before memory changes.
+  Result<bj::value> editTags(const std::string& resource, const std::function<Result<bj::array>(bj::array)>& edit);
   // Services (services.cc).
   Result<bj::value> createService(const bj::object& in);
   Result<bj::value> getService(const bj::object& in);

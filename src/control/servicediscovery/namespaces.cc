@@ -244,26 +244,20 @@ Result<bj::value> CloudMap::listOperations(const bj::object& in) {
 
 // Tags ---------------------------------------------------------------------
 
-Result<bj::value> CloudMap::tagResource(const bj::object& in) {
-  std::string resource = json::stringOr(in, "ResourceARN");
-  const bj::array* add = json::getArray(in, "Tags");
-  bj::array empty;
-  if (!add) add = &empty;
+Result<bj::value> CloudMap::editTags(const std::string& resource,
+                                     const std::function<Result<bj::array>(bj::array)>& edit) {
   store::Batch batch;
   if (auto it = namespaces_.find(idOf(resource));
       it != namespaces_.end() && json::stringOr(it->second.doc, "Arn") == resource) {
     Namespace updated = it->second;
-    mergeTags(updated.tags, *add);
-    BERTH_TRY(checkTags(updated.tags));
+    updated.tags = BERTH_TRY(edit(updated.tags));
     persist(batch, updated);
     BERTH_TRY(commit(batch));
     it->second = std::move(updated);
     return bj::object{};
   }
   if (Service* s = serviceByArn(resource)) {
-    bj::array tags = s->tags;
-    mergeTags(tags, *add);
-    BERTH_TRY(checkTags(tags));
+    bj::array tags = BERTH_TRY(edit(s->tags));
     std::swap(tags, s->tags);
     persist(batch, *s);
     if (auto ok = commit(batch); !ok) {
@@ -275,37 +269,26 @@ Result<bj::value> CloudMap::tagResource(const bj::object& in) {
   return resourceNotFound(fmt::format("Resource {} not found.", resource));
 }
 
+Result<bj::value> CloudMap::tagResource(const bj::object& in) {
+  const bj::array* add = json::getArray(in, "Tags");
+  bj::array empty;
+  if (!add) add = &empty;
+  return editTags(json::stringOr(in, "ResourceARN"), [&](bj::array tags) -> Result<bj::array> {
+    mergeTags(tags, *add);
+    BERTH_TRY(checkTags(tags));
+    return tags;
+  });
+}
+
 Result<bj::value> CloudMap::untagResource(const bj::object& in) {
-  std::string resource = json::stringOr(in, "ResourceARN");
   std::vector<std::string> keys = json::stringList(in, "TagKeys");
-  auto strip = [&](bj::array tags) {
+  return editTags(json::stringOr(in, "ResourceARN"), [&](bj::array tags) -> Result<bj::array> {
     bj::array out;
     for (auto& t : tags)
       if (std::find(keys.begin(), keys.end(), json::stringOr(t.as_object(), "Key")) == keys.end())
         out.push_back(std::move(t));
     return out;
-  };
-  store::Batch batch;
-  if (auto it = namespaces_.find(idOf(resource));
-      it != namespaces_.end() && json::stringOr(it->second.doc, "Arn") == resource) {
-    Namespace updated = it->second;
-    updated.tags = strip(updated.tags);
-    persist(batch, updated);
-    BERTH_TRY(commit(batch));
-    it->second = std::move(updated);
-    return bj::object{};
-  }
-  if (Service* s = serviceByArn(resource)) {
-    bj::array tags = strip(s->tags);
-    std::swap(tags, s->tags);
-    persist(batch, *s);
-    if (auto ok = commit(batch); !ok) {
-      std::swap(tags, s->tags);
-      return std::unexpected(ok.error());
-    }
-    return bj::object{};
-  }
-  return resourceNotFound(fmt::format("Resource {} not found.", resource));
+  });
 }
 
 Result<bj::value> CloudMap::listTagsForResource(const bj::object& in) {
