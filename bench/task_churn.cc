@@ -11,7 +11,7 @@
 // stopCode other than UserInitiated is an error); then sleep --poll-ms. After
 // the window no new task is started and the live ones are drained (an error
 // if some are not STOPPED 120 s after it). Requests are JSON 1.1, signed with
-// the CLI's signer (aws::signRequest, as cli::EcrClient does) with the
+// the CLI's signer (cli::postSignedJson, as cli::EcrClient uses) with the
 // credentials of cli::findCredentials: --data-dir, else the AWS_* variables.
 //
 // Output: one JSON object on stdout with the keys bench_churn returns
@@ -44,7 +44,6 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
-#include "aws/sigv4.h"
 #include "cli/ecr_client.h"
 #include "cli/http_client.h"
 #include "common/clock.h"
@@ -93,22 +92,9 @@ class EcsCaller {
       : http_(endpoint), credentials_(credentials), region_(region) {}
 
   Result<bj::object> call(std::string_view operation, const bj::object& input) {
-    aws::SigningInput s;
-    s.method = "POST";
-    s.host = http_.endpoint().authority();
-    s.path = "/";
-    s.headers = {{"Content-Type", "application/x-amz-json-1.1"},
-                 {"X-Amz-Target", fmt::format("{}{}", kEcsTargetPrefix, operation)}};
-    s.body = json::serialize(input);
-    s.region = region_;
-    s.service = "ecs";
-    s.access_key_id = credentials_.access_key_id;
-    s.secret_access_key = credentials_.secret_access_key;
-    s.session_token = credentials_.session_token;
-    s.now = SystemClock::instance().now();
-    cli::Headers headers(s.headers.begin(), s.headers.end());
-    for (auto& h : aws::signRequest(s)) headers.push_back(std::move(h));
-    cli::HttpResponse r = BERTH_TRY(http_.request("POST", "/", headers, s.body));
+    cli::HttpResponse r = BERTH_TRY(cli::postSignedJson(http_, credentials_, region_, "ecs",
+                                                         fmt::format("{}{}", kEcsTargetPrefix, operation),
+                                                         json::serialize(input)));
     std::optional<bj::value> doc = json::parse(r.body);
     if (r.status != 200) {
       std::string type, message = r.body;

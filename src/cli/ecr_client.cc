@@ -98,23 +98,29 @@ std::string defaultRegion() {
 EcrClient::EcrClient(HttpClient& http, AwsCredentials credentials, std::string region)
     : http_(http), credentials_(std::move(credentials)), region_(std::move(region)) {}
 
-Result<bj::object> EcrClient::call(std::string_view operation, const bj::object& input) {
+Result<HttpResponse> postSignedJson(HttpClient& http, const AwsCredentials& credentials, std::string_view region,
+                                    std::string_view service, std::string target, std::string body) {
   aws::SigningInput s;
   s.method = "POST";
-  s.host = http_.endpoint().authority();
+  s.host = http.endpoint().authority();
   s.path = "/";
-  s.headers = {{"Content-Type", "application/x-amz-json-1.1"},
-               {"X-Amz-Target", fmt::format("AmazonEC2ContainerRegistry_V20150921.{}", operation)}};
-  s.body = json::serialize(input);
-  s.region = region_;
-  s.service = "ecr";
-  s.access_key_id = credentials_.access_key_id;
-  s.secret_access_key = credentials_.secret_access_key;
-  s.session_token = credentials_.session_token;
+  s.headers = {{"Content-Type", "application/x-amz-json-1.1"}, {"X-Amz-Target", std::move(target)}};
+  s.body = std::move(body);
+  s.region = std::string(region);
+  s.service = std::string(service);
+  s.access_key_id = credentials.access_key_id;
+  s.secret_access_key = credentials.secret_access_key;
+  s.session_token = credentials.session_token;
   s.now = SystemClock::instance().now();
   Headers headers(s.headers.begin(), s.headers.end());
   for (auto& h : aws::signRequest(s)) headers.push_back(std::move(h));
-  HttpResponse r = BERTH_TRY(http_.request("POST", "/", headers, s.body));
+  return http.request("POST", "/", headers, s.body);
+}
+
+Result<bj::object> EcrClient::call(std::string_view operation, const bj::object& input) {
+  HttpResponse r = BERTH_TRY(postSignedJson(http_, credentials_, region_, "ecr",
+                                            fmt::format("AmazonEC2ContainerRegistry_V20150921.{}", operation),
+                                            json::serialize(input)));
   std::optional<bj::value> doc = json::parse(r.body);
   if (r.status != 200) {
     std::string type, message = r.body;

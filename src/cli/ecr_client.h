@@ -34,6 +34,11 @@ AwsCredentials findCredentials(const std::string& data_dir);
 // AWS_REGION, AWS_DEFAULT_REGION, or us-east-1.
 std::string defaultRegion();
 
+// POSTs `body` to `/` as a JSON 1.1 call with X-Amz-Target `target`,
+// SigV4-signed for `service` in `region`; the answer whatever its status.
+Result<HttpResponse> postSignedJson(HttpClient& http, const AwsCredentials& credentials, std::string_view region,
+                                    std::string_view service, std::string target, std::string body);
+
 class EcrClient {
  public:
   EcrClient(HttpClient& http, AwsCredentials credentials, std::string region);

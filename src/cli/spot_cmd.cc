@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "aws/sigv4.h"
-#include "common/clock.h"
 #include "common/json.h"
 
 namespace berth::cli {
@@ -53,22 +51,8 @@ Result<bj::object> runSpotCommand(const Connection& c, CLI::App& spot, const Spo
 
 Result<bj::object> callAdmin(HttpClient& http, const AwsCredentials& credentials, const std::string& region,
                              std::string_view operation, const bj::object& input) {
-  aws::SigningInput s;
-  s.method = "POST";
-  s.host = http.endpoint().authority();
-  s.path = "/";
-  s.headers = {{"Content-Type", "application/x-amz-json-1.1"},
-               {"X-Amz-Target", fmt::format("BerthAdmin.{}", operation)}};
-  s.body = json::serialize(input);
-  s.region = region;
-  s.service = "berth";
-  s.access_key_id = credentials.access_key_id;
-  s.secret_access_key = credentials.secret_access_key;
-  s.session_token = credentials.session_token;
-  s.now = SystemClock::instance().now();
-  Headers headers(s.headers.begin(), s.headers.end());
-  for (auto& h : aws::signRequest(s)) headers.push_back(std::move(h));
-  HttpResponse r = BERTH_TRY(http.request("POST", "/", headers, s.body));
+  HttpResponse r = BERTH_TRY(postSignedJson(http, credentials, region, "berth",
+                                            fmt::format("BerthAdmin.{}", operation), json::serialize(input)));
   std::optional<bj::value> doc = json::parse(r.body);
   if (r.status != 200) {
     std::string type, message = r.body;
