@@ -423,19 +423,30 @@ Result<std::vector<BoundEndpoint>> DnsServer::start() {
       return std::unexpected(addr.error());
     }
     // The first UDP socket picks the port (when 0); TCP and the other UDP
-    // sockets take the same one.
-    for (int t = 0; t < threads; ++t) {
-      auto fd = bindSocket(*addr, SOCK_DGRAM);
-      if (!fd) {
-        cleanup();
-        return std::unexpected(fd.error());
+    // sockets take the same one. The UDP-picked port may be in use for TCP
+    // (or taken between the binds): then every socket of this address is
+    // closed and another port is picked, a bounded number of times.
+    const bool pick_port = addr->port == 0;
+    const size_t udp_before = udp.size();
+    Result<int> lfd = std::unexpected(Error{});
+    for (int attempt = 0;; ++attempt) {
+      for (int t = 0; t < threads; ++t) {
+        auto fd = bindSocket(*addr, SOCK_DGRAM);
+        if (!fd) {
+          lfd = std::unexpected(fd.error());
+          break;
+        }
+        udp.push_back(std::make_unique<Udp>());
+        udp.back()->fd = *fd;
+        udp.back()->socket = std::make_shared<SharedFd>(*fd);
+        if (t == 0 && pick_port) setPort(*addr, boundPort(*fd));
       }
-      udp.push_back(std::make_unique<Udp>());
-      udp.back()->fd = *fd;
-      udp.back()->socket = std::make_shared<SharedFd>(*fd);
-      if (t == 0 && addr->port == 0) setPort(*addr, boundPort(*fd));
+      if (udp.size() == udp_before + static_cast<size_t>(threads))
+        lfd = bindSocket(*addr, SOCK_STREAM | SOCK_NONBLOCK);
+      if (lfd || !pick_port || lfd.error().sys_errno != EADDRINUSE || attempt == 15) break;
+      udp.resize(udp_before);  // closes this address's UDP sockets
+      setPort(*addr, 0);
     }
-    auto lfd = bindSocket(*addr, SOCK_STREAM | SOCK_NONBLOCK);
     if (!lfd) {
       cleanup();
       return std::unexpected(lfd.error());

@@ -23,6 +23,7 @@ from test_tasks import SKIP, RealTaskCase
 
 BRIDGE = test_tasks.BRIDGE + "d"
 CGROUP_PARENT = test_tasks.CGROUP_PARENT + "-dns"
+VPC = test_tasks.vpc_cidr(1)
 
 FETCH_BY_NAME = (
     "for i in $(seq 1 40); do "
@@ -36,7 +37,7 @@ class TaskDnsTest(RealTaskCase):
     bridge = BRIDGE
     cgroup_parent = CGROUP_PARENT
     berthd_options = dict(agent="real", extra_args=[
-        "--bridge", BRIDGE, "--vpc-cidr", test_tasks.VPC, "--cgroup-parent", CGROUP_PARENT,
+        "--bridge", BRIDGE, "--vpc-cidr", VPC, "--cgroup-parent", CGROUP_PARENT,
         "--task-endpoint-port", "0"])
 
     def dig(self, name):

@@ -21,6 +21,7 @@ from test_tasks import SKIP, RealTaskCase
 
 BRIDGE = test_tasks.BRIDGE + "l"
 CGROUP_PARENT = test_tasks.CGROUP_PARENT + "-logs"
+VPC = test_tasks.vpc_cidr(2)
 
 
 def awslogs(group, create=True, mode="blocking"):
@@ -35,7 +36,7 @@ class TaskLogsTest(RealTaskCase):
     bridge = BRIDGE
     cgroup_parent = CGROUP_PARENT
     berthd_options = dict(agent="real", extra_args=[
-        "--bridge", BRIDGE, "--vpc-cidr", test_tasks.VPC, "--cgroup-parent", CGROUP_PARENT,
+        "--bridge", BRIDGE, "--vpc-cidr", VPC, "--cgroup-parent", CGROUP_PARENT,
         "--task-endpoint-port", "0"])
 
     @classmethod

@@ -44,8 +44,17 @@ if SKIP:
 RUN_ID = f"{os.getpid() % 10000:04d}{random.randrange(100):02d}"
 BRIDGE = f"bt{RUN_ID}"
 CGROUP_PARENT = f"berth-it-{RUN_ID}"
-VPC_SECOND_OCTET = 100 + random.randrange(100)
-VPC = f"10.{VPC_SECOND_OCTET}.0.0/16"
+
+
+def vpc_cidr(slot):
+    """A VPC CIDR for the test module in `slot` (0-3): ctest runs the real-task
+    modules side by side, each with a bridge owning its VPC, so each draws
+    from a range of its own (and at random within it, clear of leftovers)."""
+    return f"10.{100 + 25 * slot + random.randrange(25)}.0.0/16"
+
+
+VPC = vpc_cidr(0)
+VPC_SECOND_OCTET = int(VPC.split(".")[1])
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/tasks-it:1"
 
 
