@@ -13,8 +13,10 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -47,6 +49,14 @@ struct TaskLaunch {
   std::string availability_zone;
   std::vector<std::string> security_groups;
   std::string capacity_provider;  // FARGATE or FARGATE_SPOT
+  // Each container's `secrets`, resolved by berthd before the launch
+  // (container name -> environment entries). Held in memory only: never
+  // persisted, rendered or logged.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> secrets;
+  // Set when berthd found before the launch that the task cannot start (its
+  // execution role may not read a secret): the agent stops it at once with
+  // TaskFailedToStart and "ResourceInitializationError: " + this reason.
+  std::string launch_error;
 };
 
 struct ContainerState {

@@ -237,8 +237,9 @@ std::vector<std::string> containerEnv(const ContainerPlan& plan, const image::Im
   std::string id = endpoint != task.endpoint_ids.end() ? endpoint->second : runtimeIdFor(task.task_id, plan.name);
   setEnv(env, index, "ECS_CONTAINER_METADATA_URI", fmt::format("http://{}/v3/{}", task.metadata_host, id));
   setEnv(env, index, "ECS_CONTAINER_METADATA_URI_V4", fmt::format("http://{}/v4/{}", task.metadata_host, id));
-  if (task.has_task_role)
-    setEnv(env, index, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", fmt::format("/v2/credentials/{}", task.task_id));
+  if (!task.credentials_id.empty())
+    setEnv(env, index, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+           fmt::format("/v2/credentials/{}", task.credentials_id));
   return env;
 }
 

@@ -105,7 +105,8 @@ struct TaskContext {
   std::string region;
   std::string endpoint_url;  // AWS_ENDPOINT_URL as seen from a task; empty: not set
   std::string metadata_host = "169.254.170.2";
-  bool has_task_role = false;
+  // The task role's credentials id (credentials.h); empty: no task role.
+  std::string credentials_id;
   // Container name → the task metadata endpoint's id for it (the path of
   // ECS_CONTAINER_METADATA_URI[_V4]); runtimeIdFor() when absent.
   std::map<std::string, std::string> endpoint_ids;

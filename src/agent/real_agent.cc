@@ -75,6 +75,13 @@ RealAgent::TaskPtr RealAgent::find(const std::string& task_id) const {
 
 void RealAgent::launch(TaskLaunch launch) {
   auto plan = planTask(launch.task_definition, launch.overrides);
+  if (plan && launch.launch_error.empty())
+    for (ContainerPlan& p : plan->containers)
+      if (auto s = launch.secrets.find(p.name); s != launch.secrets.end())
+        p.environment.insert(p.environment.end(), s->second.begin(), s->second.end());
+  if (plan && !launch.launch_error.empty())
+    plan = std::unexpected(Error{ErrorCode::kFailedPrecondition, launch.launch_error, {}, 0});
+  launch.secrets.clear();  // the plan holds them now; the launch is persisted
   auto t = std::make_shared<Task>(launch, plan ? std::move(*plan) : TaskPlan{}, asio::make_strand(executor_));
   for (const auto& p : t->plan.containers) t->containers.push_back(Container{p});
   {

@@ -85,6 +85,9 @@ struct RealAgentConfig {
   // AWS_ENDPOINT_URL in every container (berthd as reachable from a task,
   // e.g. http://172.31.0.1:4566); empty: not set.
   std::string endpoint_url;
+  // The key task credentials ids are derived under (endpoints/credentials.h);
+  // berthd issues the credentials under the same ids.
+  std::string credentials_key;
   // How often the timer queue is polled; 0: never (tests call runTimers()).
   std::chrono::milliseconds timer_period{100};
   int64_t pids_limit = 0;  // per task cgroup; 0: unlimited

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "agent/endpoints/credentials.h"
 #include "agent/real_agent_task.h"
 
 namespace berth::agent {
@@ -163,7 +164,9 @@ void RealAgent::startReady(const TaskPtr& t) {
 }
 
 Status RealAgent::startContainer(const TaskPtr& t, Container& c) {
-  TaskContext ctx{t->launch.task_id, config_.region, config_.endpoint_url, "169.254.170.2", t->plan.has_task_role, {}};
+  std::string credentials_id =
+      t->plan.has_task_role ? endpoints::credentialsIdFor(config_.credentials_key, t->launch.task_arn) : "";
+  TaskContext ctx{t->launch.task_id, config_.region, config_.endpoint_url, "169.254.170.2", credentials_id, {}};
   for (const auto& other : t->containers)
     if (!other.endpoint_id.empty()) ctx.endpoint_ids[other.plan.name] = other.endpoint_id;
   runtime::ContainerConfig config = containerConfig(c.plan, c.image, ctx);

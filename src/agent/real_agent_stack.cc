@@ -57,6 +57,7 @@ Result<std::unique_ptr<RealAgentStack>> RealAgentStack::open(const RealAgentStac
   config.data_dir = options.data_dir;
   config.region = options.region;
   config.endpoint_url = options.endpoint_url;
+  config.credentials_key = options.credentials_key;
   config.pids_limit = options.pids_limit;
   RealAgentDeps deps{clock, *s->images_, s->mounter_, *s->network_, *s->runtime_, s->pool_->get_executor(), metadata};
   deps.logs = options.log_store;

@@ -47,6 +47,7 @@ struct RealAgentStackOptions {
   std::filesystem::path data_dir;
   std::string region = "us-east-1";
   std::string endpoint_url;  // AWS_ENDPOINT_URL for containers; empty: unset
+  std::string credentials_key;  // RealAgentConfig::credentials_key
   std::string vpc_cidr = "172.31.0.0/16";
   std::vector<std::string> subnet_cidrs;  // gateways put on the bridge at start
   std::string bridge = "berth0";

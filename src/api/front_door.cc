@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "api/authorization.h"
 #include "api/registry/routes.h"
 #include "aws/query_codec.h"
 #include "aws/shape_validator.h"
@@ -92,13 +93,19 @@ http::Response errorResponse(aws::Protocol protocol, const aws::ServiceModel* mo
   WireError w = wireError(model, error);
   if (protocol == aws::Protocol::kQuery || protocol == aws::Protocol::kEc2) {
     std::string code = w.type;
-    if (auto q = aws::sigv4QueryErrorCode(w.type); !q.empty()) {
+    if (error.code == ErrorCode::kUnauthenticated) {
       // Query services name signature errors differently, and answer 403.
-      code = std::string(q);
+      code = std::string(aws::sigv4QueryErrorCode(w.type));
       if (int s = aws::sigv4HttpStatus(code); s > 0) w.status = static_cast<unsigned>(s);
     }
     else if (const aws::ShapeModel* shape = model ? model->errorShape(w.type) : nullptr; shape && !shape->error_code.empty())
       code = shape->error_code;
+    // IAM and STS refuse with 403 AccessDenied (the JSON services' 400
+    // AccessDeniedException has no Query form).
+    if (code == "AccessDenied" || code == "AccessDeniedException") {
+      code = "AccessDenied";
+      w.status = 403;
+    }
     // Without a model (the service could not be told) the plain Query form is used.
     const aws::ServiceModel* format = model ? model : aws::ServiceModel::byId("sts");
     std::string body = aws::encodeQueryError(*format, code, error.message, !w.sender, request_id);
@@ -107,6 +114,13 @@ http::Response errorResponse(aws::Protocol protocol, const aws::ServiceModel* mo
   boost::json::object body{{"__type", w.type}, {"message", error.message}};
   http::Response r = makeResponse(w.status, jsonContentType(model), json::serialize(body), request_id);
   r.set("x-amzn-ErrorType", w.type);
+  // awsQueryCompatible services (CloudWatch) also name the Query error code,
+  // which clients report instead of __type: "InvalidParameterValue;Sender".
+  if (model && model->awsQueryCompatible()) {
+    const aws::ShapeModel* shape = model->errorShape(w.type);
+    std::string code = shape && !shape->error_code.empty() ? shape->error_code : w.type;
+    r.set("x-amzn-query-error", code + (w.sender ? ";Sender" : ";Receiver"));
+  }
   return r;
 }
 
@@ -252,8 +266,27 @@ void FrontDoor::handleAws(http::Request request, http::Respond respond) {
   call.operation = route.operation;
   call.input = std::move(*input);
   call.principal = {identity->access_key_id, identity->account_id, identity->principal_arn};
+  call.caller.principal_arn = identity->principal_arn;
+  call.caller.account_id = identity->account_id;
+  call.caller.access_key_id = identity->access_key_id;
   call.request_id = request_id;
   call.region = identity->region.empty() ? options_.region : identity->region;
+
+  // 4. IAM: the call's own action on the resources it names; the service
+  // checks what lies behind it through call.caller.
+  if (authorizer_) {
+    if (PermissionCheck check = authorizer_->forCaller(*identity, call.region)) {
+      IamRequest wants = describeIamRequest(*route.model, *route.operation, call.input, call.region,
+                                            identity->account_id);
+      if (!wants.deferred)
+        for (const std::string& resource : wants.resources)
+          if (auto ok = check(wants.action, resource, wants.keys); !ok)
+            return fail_with(route.protocol, route.model, ok.error());
+      call.caller.authorize = [check](std::string_view action, std::string_view resource) {
+        return check(action, resource, {});
+      };
+    }
+  }
 
   const aws::ShapeModel* output = route.operation->output;
   bool event_stream = output && std::any_of(output->members.begin(), output->members.end(),

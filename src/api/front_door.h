@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 
+#include "api/authorizer.h"
 #include "api/service.h"
 #include "aws/sigv4.h"
 #include "common/clock.h"
@@ -39,6 +40,10 @@ class FrontDoor final : public http::Handler {
   // before serving).
   void setRegistry(http::Handler* registry) { registry_ = registry; }
 
+  // Checks every call by a principal other than root against IAM (not
+  // owned; set before serving). Without one, every signed call is allowed.
+  void setAuthorizer(const Authorizer* authorizer) { authorizer_ = authorizer; }
+
   void handle(http::Request request, http::Respond respond) override;
   std::unique_ptr<http::BodySink> streamBody(const http::RequestHeader& header) override;
   http::Response reject(http::beast_http::status status, std::string_view reason) override;
@@ -56,6 +61,7 @@ class FrontDoor final : public http::Handler {
   const Clock& clock_;
   std::map<std::string, AwsService*, std::less<>> services_;  // by model id
   http::Handler* registry_ = nullptr;
+  const Authorizer* authorizer_ = nullptr;
 };
 
 // The wire form of an error for a protocol: status, headers and body.

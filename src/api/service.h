@@ -14,6 +14,7 @@
 #include "aws/model.h"
 #include "common/result.h"
 #include "http/server.h"
+#include "iam/caller.h"
 
 namespace berth::api {
 
@@ -28,6 +29,9 @@ struct AwsCall {
   const aws::OperationModel* operation = nullptr;
   boost::json::object input;
   Principal principal;
+  // The same caller, with the permission check for actions behind this
+  // operation's own (see iam/caller.h). Empty authorize: may do anything.
+  iam::Caller caller;
   std::string request_id;
   std::string region;
   // For an operation whose output is an event stream (StartLiveTail): opens

@@ -19,6 +19,7 @@ constexpr std::string_view kMsgSignatureMismatch =
     "The request signature we calculated does not match the signature you provided. Check your "
     "AWS Secret Access Key and signing method. Consult the service documentation for details.";
 constexpr std::string_view kMsgInvalidToken = "The security token included in the request is invalid.";
+constexpr std::string_view kMsgExpiredToken = "The security token included in the request is expired";
 constexpr std::string_view kMsgHostNotSigned =
     "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.";
 constexpr std::string_view kMsgContentSha256Mismatch =
@@ -545,6 +546,9 @@ Result<VerifiedIdentity> verifyParams(const SignedRequest& request, const AuthPa
     // A token with a long-term key matches nothing AWS issued either.
     return authError(kUnrecognizedClientException, std::string(kMsgInvalidToken));
   }
+  if (credential->expiration && now >= *credential->expiration) {
+    return authError(kExpiredTokenException, std::string(kMsgExpiredToken));
+  }
   return makeIdentity(scope, std::move(credential->account_id), std::move(credential->principal_arn));
 }
 
@@ -851,6 +855,7 @@ Status checkCredentialService(const VerifiedIdentity& identity, std::string_view
 int sigv4HttpStatus(std::string_view aws_type) {
   if (aws_type == kIncompleteSignatureException || aws_type == kInvalidSignatureException ||
       aws_type == kUnrecognizedClientException || aws_type == kMissingAuthenticationTokenException ||
+      aws_type == kExpiredTokenException ||
       aws_type == "IncompleteSignature") {
     return 400;
   }
@@ -862,6 +867,7 @@ std::string_view sigv4QueryErrorCode(std::string_view aws_type) {
   if (aws_type == kUnrecognizedClientException) return "InvalidClientTokenId";
   if (aws_type == kIncompleteSignatureException) return "IncompleteSignature";
   if (aws_type == kMissingAuthenticationTokenException) return "MissingAuthenticationToken";
+  if (aws_type == kExpiredTokenException) return "ExpiredToken";
   return aws_type;
 }
 

@@ -21,6 +21,7 @@
 //   9. x-amz-content-sha256 not the body's SHA-256      -> InvalidSignatureException
 //  10. signature mismatch                               -> InvalidSignatureException
 //  11. session token absent, extra or different         -> UnrecognizedClientException
+//  12. temporary credentials past their expiration      -> ExpiredTokenException
 //
 // Every error has ErrorCode::kUnauthenticated and `aws_type` set to one of the
 // k*Exception names below; sigv4HttpStatus() gives the HTTP status. The API
@@ -68,6 +69,7 @@ inline constexpr std::string_view kMissingAuthenticationTokenException = "Missin
 inline constexpr std::string_view kIncompleteSignatureException = "IncompleteSignatureException";
 inline constexpr std::string_view kInvalidSignatureException = "InvalidSignatureException";
 inline constexpr std::string_view kUnrecognizedClientException = "UnrecognizedClientException";
+inline constexpr std::string_view kExpiredTokenException = "ExpiredTokenException";
 
 inline constexpr std::string_view kSigV4Algorithm = "AWS4-HMAC-SHA256";
 // Largest clock difference accepted between a request's date and `now`.
@@ -90,6 +92,10 @@ struct Credential {
   std::string account_id;
   std::string principal_arn;
   std::optional<std::string> session_token;  // set for temporary (STS-style) credentials
+  // Temporary credentials stop working at this time: a request signed with
+  // them fails with ExpiredTokenException "The security token included in
+  // the request is expired" (checked after the signature and the token).
+  std::optional<WallTime> expiration;
 };
 
 // Looks up an access key id; nullopt when the key is unknown. Called at most
@@ -124,12 +130,13 @@ Status checkCredentialService(const VerifiedIdentity& identity, std::string_view
 // JSON protocols' names (ECS, CloudWatch Logs, ECR and the other Coral JSON
 // services answer 400 for all four), and for the Query protocol's names 400
 // for IncompleteSignature and 403 for SignatureDoesNotMatch,
-// InvalidClientTokenId and MissingAuthenticationToken. 403 for anything else.
+// InvalidClientTokenId, ExpiredToken and MissingAuthenticationToken. 403 for
+// anything else.
 int sigv4HttpStatus(std::string_view aws_type);
 
 // The Query protocol's (IAM, STS, CloudWatch) name for a JSON signature error
 // name: SignatureDoesNotMatch, InvalidClientTokenId, IncompleteSignature,
-// MissingAuthenticationToken. Other names are returned unchanged.
+// MissingAuthenticationToken, ExpiredToken. Other names are returned unchanged.
 std::string_view sigv4QueryErrorCode(std::string_view aws_type);
 
 // ---------------------------------------------------------------------------

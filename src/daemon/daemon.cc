@@ -25,15 +25,25 @@
 #include "api/registry/registry.h"
 #include "api/ecs/ecs_api.h"
 #include "api/servicediscovery/servicediscovery_api.h"
+#include "api/kms/kms_api.h"
+#include "api/ssm/ssm_api.h"
 #include "api/front_door.h"
+#include "api/iam/iam_api.h"
 #include "api/logs/logs_api.h"
 #include "control/ecr/ecr.h"
 #include "control/ecr/registry_source.h"
 #include "control/ecs/ecs.h"
+#include "control/iam/iam.h"
 #include "control/servicediscovery/cloud_map.h"
+#include "control/kms/kms.h"
+#include "control/ssm/ssm.h"
 #include "control/network.h"
+#include "aws/crypto.h"
 #include "daemon/credentials.h"
+#include "daemon/kms_master_key.h"
 #include "daemon/dns_zones.h"
+#include "daemon/iam_authorizer.h"
+#include "daemon/task_iam.h"
 #include "daemon/vpc_resolver.h"
 #include "dns/server.h"
 #include "http/server.h"
@@ -96,6 +106,36 @@ void scheduleOperationPrune(asio::steady_timer& timer, servicediscovery::CloudMa
     if (ec) return;
     cloud_map.tick();
     scheduleOperationPrune(timer, cloud_map);
+  });
+}
+
+// Forgets STS sessions past their retention once a minute.
+void scheduleSessionPrune(asio::steady_timer& timer, iam::Iam& iam) {
+  timer.expires_after(std::chrono::minutes(1));
+  timer.async_wait([&timer, &iam](boost::system::error_code ec) {
+    if (ec) return;
+    iam.tick();
+    scheduleSessionPrune(timer, iam);
+  });
+}
+
+// Re-issues task role credentials near their end, once a minute.
+void scheduleCredentialsRefresh(asio::steady_timer& timer, TaskIamAgent& task_iam) {
+  timer.expires_after(std::chrono::minutes(1));
+  timer.async_wait([&timer, &task_iam](boost::system::error_code ec) {
+    if (ec) return;
+    task_iam.refresh();
+    scheduleCredentialsRefresh(timer, task_iam);
+  });
+}
+
+// Deletes KMS keys whose deletion window has passed, once a minute.
+void scheduleKmsTick(asio::steady_timer& timer, kms::Kms& kms) {
+  timer.expires_after(std::chrono::minutes(1));
+  timer.async_wait([&timer, &kms](boost::system::error_code ec) {
+    if (ec) return;
+    kms.tick();
+    scheduleKmsTick(timer, kms);
   });
 }
 
@@ -167,6 +207,26 @@ int runDaemon(const DaemonOptions& options) {
     return 1;
   }
   ecs.setServiceRegistries(&cloud_map);
+  auto kms_master_key = loadOrCreateKmsMasterKey(options.data_dir / "kms-master.key");
+  if (!kms_master_key) {
+    logLine("cannot load the KMS master key: " + kms_master_key.error().message);
+    return 1;
+  }
+  kms::Kms kms(kms::KmsConfig{options.region, options.account_id}, std::move(*kms_master_key), **store, clock);
+  if (auto ok = kms.load(); !ok) {
+    logLine("cannot load KMS state: " + ok.error().message);
+    return 1;
+  }
+  ssm::Ssm ssm(ssm::SsmConfig{options.region, options.account_id}, kms, **store, clock);
+  if (auto ok = ssm.load(); !ok) {
+    logLine("cannot load SSM Parameter Store state: " + ok.error().message);
+    return 1;
+  }
+  iam::Iam iam(iam::IamConfig{options.account_id}, **store, clock);
+  if (auto ok = iam.load(); !ok) {
+    logLine("cannot load IAM state: " + ok.error().message);
+    return 1;
+  }
   auto blobs = registry::BlobStore::open(options.data_dir / "blobs", clock);
   if (!blobs) {
     logLine("cannot open the blob store: " + blobs.error().message);
@@ -188,8 +248,14 @@ int runDaemon(const DaemonOptions& options) {
   // from worker threads only; see registry_source.h).
   ecr::RegistrySource registry_source(ecr, **blobs, control_io.get_executor());
 
-  auto sink = [&control_io, &ecs](agent::TaskEvent event) {
-    asio::post(control_io, [&ecs, event = std::move(event)] { ecs.onTaskEvent(event); });
+  // IAM's part of every real task (secrets, role credentials); set up with
+  // the real agent below.
+  std::unique_ptr<TaskIamAgent> task_iam;
+  auto sink = [&control_io, &ecs, &task_iam](agent::TaskEvent event) {
+    asio::post(control_io, [&ecs, &task_iam, event = std::move(event)] {
+      if (task_iam) task_iam->onTaskEvent(event);
+      ecs.onTaskEvent(event);
+    });
   };
   std::unique_ptr<agent::FakeAgent> fake_agent;
   if (options.agent == "fake") {
@@ -199,10 +265,11 @@ int runDaemon(const DaemonOptions& options) {
   }
 
   std::string root_arn = fmt::format("arn:aws:iam::{}:root", options.account_id);
-  auto lookup = [creds = *creds, account = options.account_id,
-                 root_arn](std::string_view key) -> std::optional<aws::Credential> {
-    if (key != creds.access_key_id) return std::nullopt;
-    return aws::Credential{creds.secret_access_key, account, root_arn, std::nullopt};
+  // Root's key first, then IAM users' keys and STS sessions (any I/O thread).
+  auto lookup = [creds = *creds, account = options.account_id, root_arn,
+                 &identities = iam.identityView()](std::string_view key) -> std::optional<aws::Credential> {
+    if (key == creds.access_key_id) return aws::Credential{creds.secret_access_key, account, root_arn, std::nullopt};
+    return identities.snapshot()->credential(key);
   };
   api::FrontDoorOptions fd_options;
   fd_options.auth = options.auth ? aws::AuthMode::kSigV4 : aws::AuthMode::kOff;
@@ -210,6 +277,9 @@ int runDaemon(const DaemonOptions& options) {
   fd_options.account_id = options.account_id;
   fd_options.check_responses = options.check_responses;
   api::FrontDoor front_door(fd_options, lookup, clock);
+  // Every call by someone other than root is checked against IAM.
+  IamAuthorizer authorizer(iam.identityView(), creds->access_key_id, clock);
+  front_door.setAuthorizer(&authorizer);
 
   api::ControlService ecs_service("ecs", control_io.get_executor(),
                                   [&ecs](const api::AwsCall& call) { return api::invokeEcs(ecs, call); });
@@ -232,6 +302,18 @@ int runDaemon(const DaemonOptions& options) {
       "servicediscovery", control_io.get_executor(),
       [&cloud_map](const api::AwsCall& call) { return api::invokeServiceDiscovery(cloud_map, call); });
   front_door.addService(&servicediscovery_service);
+  api::ControlService kms_service("kms", control_io.get_executor(),
+                                  [&kms](const api::AwsCall& call) { return api::invokeKms(kms, call); });
+  front_door.addService(&kms_service);
+  api::ControlService ssm_service("ssm", control_io.get_executor(),
+                                  [&ssm](const api::AwsCall& call) { return api::invokeSsm(ssm, call); });
+  front_door.addService(&ssm_service);
+  api::ControlService iam_api_service("iam", control_io.get_executor(),
+                                      [&iam](const api::AwsCall& call) { return api::invokeIam(iam, call); });
+  api::ControlService sts_api_service("sts", control_io.get_executor(),
+                                      [&iam](const api::AwsCall& call) { return api::invokeSts(iam, call); });
+  front_door.addService(&iam_api_service);
+  front_door.addService(&sts_api_service);
   front_door.addService(&logs_service);
   front_door.addService(&ec2_service);
   front_door.addService(&ecr_service);
@@ -260,6 +342,9 @@ int runDaemon(const DaemonOptions& options) {
   // The real agent comes up after the API is bound (tasks get its port in
   // AWS_ENDPOINT_URL) and before any request is served (io runs below).
   std::unique_ptr<Node> node;
+  // Task credentials ids are keyed hashes of task ARNs under this.
+  std::string task_credentials_key =
+      aws::hexEncode(aws::hmacSha256Digest(creds->secret_access_key, "berth task credentials ids"));
   std::unique_ptr<http::Server> task_side_server;
   if (options.agent == "real") {
     NodeOptions node_options;
@@ -273,6 +358,7 @@ int runDaemon(const DaemonOptions& options) {
     node_options.task_endpoint_port = options.task_endpoint_port;
     node_options.worker_threads = options.worker_threads;
     node_options.log_store = log_store->get();
+    node_options.credentials_key = task_credentials_key;
     // Tasks reach berthd's API on the gateway of the first subnet (on the bridge).
     std::string gateway;
     if (!network->subnets.empty()) {
@@ -295,8 +381,12 @@ int runDaemon(const DaemonOptions& options) {
         logLine("tasks cannot reach the API: " + task_bound.error().message);
     }
   }
-  agent::Agent& agent = node ? node->agent() : static_cast<agent::Agent&>(*fake_agent);
+  if (node)
+    task_iam = std::make_unique<TaskIamAgent>(node->agent(), iam, ssm, node->credentials(), task_credentials_key,
+                                              clock);
+  agent::Agent& agent = task_iam ? static_cast<agent::Agent&>(*task_iam) : static_cast<agent::Agent&>(*fake_agent);
   ecs.attachAgent(&agent);
+  if (task_iam) task_iam->recover(ecs);
 
   // DNS (src/dns/) answers Cloud Map's namespaces from the snapshots it
   // publishes and forwards other names. Declared in this order so that the
@@ -377,6 +467,12 @@ int runDaemon(const DaemonOptions& options) {
   scheduleGc(gc_timer, ecr);
   asio::steady_timer operations_timer(control_io);
   scheduleOperationPrune(operations_timer, cloud_map);
+  asio::steady_timer kms_timer(control_io);
+  scheduleKmsTick(kms_timer, kms);
+  asio::steady_timer sessions_timer(control_io);
+  scheduleSessionPrune(sessions_timer, iam);
+  asio::steady_timer task_credentials_timer(control_io);
+  if (task_iam) scheduleCredentialsRefresh(task_credentials_timer, *task_iam);
   auto retention_strand = asio::make_strand(logs_pool);
   asio::steady_timer retention_timer(retention_strand);
   scheduleRetention(retention_timer, **log_store);
@@ -406,6 +502,9 @@ int runDaemon(const DaemonOptions& options) {
     tick_timer.cancel();
     gc_timer.cancel();
     operations_timer.cancel();
+    kms_timer.cancel();
+    sessions_timer.cancel();
+    task_credentials_timer.cancel();
     asio::post(retention_strand, [&retention_timer] { retention_timer.cancel(); });
     ecs.detachAgent();
     detached.set_value();

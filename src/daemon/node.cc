@@ -86,6 +86,7 @@ Result<std::unique_ptr<Node>> Node::open(const NodeOptions& o, const Clock& cloc
   stack_options.data_dir = o.data_dir;
   stack_options.region = o.region;
   stack_options.endpoint_url = o.endpoint_url;
+  stack_options.credentials_key = o.credentials_key;
   stack_options.vpc_cidr = o.vpc_cidr;
   stack_options.subnet_cidrs = o.subnet_cidrs;
   stack_options.bridge = o.bridge;
@@ -122,5 +123,7 @@ Node::Node(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 Node::~Node() = default;
 
 agent::Agent& Node::agent() { return parts_->stack->agent(); }
+
+agent::endpoints::CredentialsStore& Node::credentials() { return parts_->credentials; }
 
 }  // namespace berth::daemon

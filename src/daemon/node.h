@@ -22,6 +22,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "agent/agent.h"
+#include "agent/endpoints/credentials.h"
 #include "common/clock.h"
 #include "common/result.h"
 #include "image/source.h"
@@ -44,6 +45,8 @@ struct NodeOptions {
   uint16_t task_endpoint_port = 80;
   // berthd's API as a task reaches it (AWS_ENDPOINT_URL); may be empty.
   std::string endpoint_url;
+  // Task credentials ids are derived under this key (agent/endpoints/credentials.h).
+  std::string credentials_key;
   int worker_threads = 4;
   // Where the awslogs driver ships container output; null: no driver.
   logs::LogStore* log_store = nullptr;
@@ -60,6 +63,8 @@ class Node {
   Node& operator=(const Node&) = delete;
 
   agent::Agent& agent();
+  // Where task role credentials go for the task endpoint to serve.
+  agent::endpoints::CredentialsStore& credentials();
 
   struct Parts;  // node.cc
 

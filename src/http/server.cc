@@ -82,7 +82,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket socket, Handler& handler, const ServerOptions& options,
              std::shared_ptr<std::atomic<uint64_t>> requests)
-      : stream_(std::move(socket)), handler_(handler), options_(options), requests_(std::move(requests)) {}
+      : stream_(std::move(socket)), handler_(handler), options_(options), requests_(std::move(requests)) {
+    boost::system::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_ = remote.address();
+  }
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -229,7 +233,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       });
       return out;
     };
-    return Respond(std::move(whole), std::move(streamed), std::move(opened));
+    Respond respond(std::move(whole), std::move(streamed), std::move(opened));
+    respond.setPeer(peer_);
+    return respond;
   }
 
  public:
@@ -427,6 +433,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  asio::ip::address peer_;  // who connected; unspecified if unknown
   Handler& handler_;
   const ServerOptions& options_;
   std::shared_ptr<std::atomic<uint64_t>> requests_;

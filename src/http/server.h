@@ -98,7 +98,13 @@ class Respond {
   std::shared_ptr<ResponseStream> open(Response head, std::function<void()> on_close) const;
   explicit operator bool() const { return static_cast<bool>(whole_); }
 
+  // The address the request came from; unspecified for a Respond made from
+  // a plain function.
+  const boost::asio::ip::address& peer() const { return peer_; }
+  void setPeer(boost::asio::ip::address peer) { peer_ = std::move(peer); }
+
  private:
+  boost::asio::ip::address peer_;
   Whole whole_;
   Streamed streamed_;
   Opened opened_;

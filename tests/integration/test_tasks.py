@@ -7,6 +7,7 @@ per run and removed at the end; traffic goes only to the task namespaces.
 Needs root, runc and busybox-static; skips with the reason otherwise.
 """
 
+import hashlib
 import json
 import os
 import random
@@ -17,6 +18,9 @@ import tempfile
 import time
 import unittest
 import urllib.request
+
+import boto3
+import botocore.exceptions
 
 from berth_harness import BIN_DIR, BerthdTestCase, ACCOUNT, REGION
 
@@ -94,7 +98,7 @@ class RealTaskCase(BerthdTestCase):
             os.makedirs(os.path.join(root, sub))
         shutil.copy(BUSYBOX, os.path.join(root, "bin", "busybox"))
         for applet in ("sh", "httpd", "sleep", "wget", "cat", "tail", "echo", "true", "seq", "nslookup", "sed", "awk",
-                       "grep"):
+                       "grep", "env", "sha256sum"):
             os.symlink("busybox", os.path.join(root, "bin", applet))
         with open(os.path.join(root, "www", "index.html"), "w") as f:
             f.write("hello from a berth task\n")
@@ -284,6 +288,115 @@ class RealTaskTest(RealTaskCase):
         self.assertTrue(self.fetch(f"http://{ip}:8080/api.txt").strip(), "GET $AWS_ENDPOINT_URL/health from the task")
         self.ecs.stop_task(cluster="it", task=arn)
         self.wait_status(arn, "STOPPED")
+
+    def test_task_role_credentials_and_ssm_secrets(self):
+        """The seed's security model on real tasks: an execution role that may
+        read the dev secrets, a least-privilege task role, a SecureString
+        injected as an environment variable, and the task's own credentials
+        from the task endpoint."""
+        iam, kms, ssm = self.berthd.client("iam"), self.berthd.client("kms"), self.berthd.client("ssm")
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        execution = iam.create_role(RoleName="it-exec", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        iam.attach_role_policy(RoleName="it-exec",
+                               PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+        key = kms.create_key(Description="durableai dev")["KeyMetadata"]
+        task_role = iam.create_role(RoleName="it-task", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        iam.put_role_policy(RoleName="it-task", PolicyName="least-privilege", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "ssm:GetParameter*",
+                 "Resource": "arn:aws:ssm:*:*:parameter/durableai/dev/*"},
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key["Arn"]}]}))
+        secret = "postgres://app:s3cret-%d@db.dev.local/app" % random.randrange(10**9)
+        ssm.put_parameter(Name="/durableai/dev/db-url", Type="SecureString", KeyId=key["KeyId"], Value=secret)
+        ssm.put_parameter(Name="/durableai/prod/db-url", Type="SecureString", KeyId=key["KeyId"], Value="prod")
+
+        self.ecs.register_task_definition(
+            family="seeded", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+            executionRoleArn=execution, taskRoleArn=task_role, containerDefinitions=[{
+                "name": "app", "image": IMAGE, "essential": True,
+                "linuxParameters": {"initProcessEnabled": True},
+                "secrets": [{"name": "DB_URL", "valueFrom": "/durableai/dev/db-url"}],
+                "command": ["sh", "-c",
+                            "wget -qO /www/creds.json http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; "
+                            "echo -n \"$DB_URL\" | sha256sum > /www/secret.txt; "
+                            "env | grep -v '^DB_URL=' > /www/env.txt; exec httpd -f -p 8080 -h /www"]}])
+
+        # The managed execution policy reads no parameters: the task cannot start.
+        refused = self.wait_status(self.run_task("seeded"), "STOPPED")
+        self.assertEqual(refused["stopCode"], "TaskFailedToStart")
+        self.assertTrue(refused["stoppedReason"].startswith(
+            "ResourceInitializationError: unable to pull secrets or registry auth: "), refused["stoppedReason"])
+        self.assertIn("ssm:GetParameters", refused["stoppedReason"])
+        self.assertNotIn(secret, json.dumps(refused, default=str))
+
+        iam.put_role_policy(RoleName="it-exec", PolicyName="dev-secrets", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "ssm:GetParameters",
+                 "Resource": "arn:aws:ssm:*:*:parameter/durableai/dev/*"},
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key["Arn"]}]}))
+        first, second = self.run_task("seeded"), self.run_task("seeded")
+        running = self.wait_status(first, "RUNNING")
+        ip = self.task_ip(running)
+        other_ip = self.task_ip(self.wait_status(second, "RUNNING"))
+
+        # The secret reached the container's environment, and nowhere else.
+        self.assertEqual(self.fetch(f"http://{ip}:8080/secret.txt").split()[0],
+                         hashlib.sha256(secret.encode()).hexdigest())
+        self.assertNotIn(secret, json.dumps(self.describe(first), default=str))
+        self.assertNotIn(secret, json.dumps(self.ecs.describe_task_definition(taskDefinition="seeded"), default=str))
+        with open(self.berthd.log_path, errors="replace") as f:
+            self.assertNotIn(secret, f.read())
+
+        # The task's own credentials: the task role, and only what it allows.
+        creds = json.loads(self.fetch(f"http://{ip}:8080/creds.json"))
+        self.assertEqual(creds["RoleArn"], task_role)
+        as_task = boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["Token"], region_name=REGION).client("ssm", endpoint_url=self.berthd.endpoint)
+        got = as_task.get_parameter(Name="/durableai/dev/db-url", WithDecryption=True)["Parameter"]["Value"]
+        self.assertEqual(got, secret)
+        with self.assertRaises(botocore.exceptions.ClientError) as denied:
+            as_task.get_parameter(Name="/durableai/prod/db-url", WithDecryption=True)
+        self.assertEqual(denied.exception.response["Error"]["Code"], "AccessDeniedException")
+        self.assertIn("is not authorized to perform: ssm:GetParameter on resource: "
+                      f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/durableai/prod/db-url",
+                      denied.exception.response["Error"]["Message"])
+
+        # From inside the first task's network namespace: its own id answers,
+        # the second task's does not.
+        env = lambda addr: dict(l.split("=", 1) for l in self.fetch(f"http://{addr}:8080/env.txt").splitlines()
+                                if "=" in l)
+        own, theirs = env(ip)["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"], env(other_ip)["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+        self.assertNotEqual(own, theirs)
+        self.assertNotIn(first.rsplit("/", 1)[1], own)
+        with open(f"/sys/fs/cgroup/memory/{self.cgroup_parent}/{first.rsplit('/', 1)[1]}/app/cgroup.procs") as f:
+            pid = min(int(p) for p in f.read().split())
+
+        def fetch_inside(uri):
+            return subprocess.run(["nsenter", "-t", str(pid), "-n", BUSYBOX, "wget", "-qO-",
+                                   f"http://169.254.170.2{uri}"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(json.loads(fetch_inside(own).stdout)["AccessKeyId"], creds["AccessKeyId"])
+        stolen = fetch_inside(theirs)
+        self.assertNotEqual(stolen.returncode, 0)
+        self.assertIn("400", stolen.stderr)
+
+        # A stopped task's credentials die with it.
+        self.ecs.stop_task(cluster="it", task=first)
+        self.wait_status(first, "STOPPED")
+        with self.assertRaises(botocore.exceptions.ClientError):
+            as_task.get_parameter(Name="/durableai/dev/db-url")
+        self.ecs.stop_task(cluster="it", task=second)
+        self.wait_status(second, "STOPPED")
+
+        # A disabled key: the next task cannot read its secret and does not start.
+        kms.disable_key(KeyId=key["KeyId"])
+        disabled = self.wait_status(self.run_task("seeded"), "STOPPED")
+        self.assertEqual(disabled["stopCode"], "TaskFailedToStart")
+        self.assertTrue(disabled["stoppedReason"].startswith("ResourceInitializationError: "),
+                        disabled["stoppedReason"])
+        self.assertIn("disabled", disabled["stoppedReason"].lower())
+        kms.enable_key(KeyId=key["KeyId"])
 
     def test_start_stop_cycles_leave_nothing_behind(self):
         # The leak check is about resources; a stop that misses its SIGTERM

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "agent/endpoints/task_metadata.h"
+#include "aws/crypto.h"
 
 namespace berth::agent::endpoints {
 
@@ -25,7 +26,10 @@ std::optional<RoleCredentials> CredentialsStore::find(std::string_view id) const
   return it->second;
 }
 
-std::string newCredentialsId() { return newEndpointId(); }
+std::string credentialsIdFor(std::string_view key, std::string_view task_arn) {
+  std::string h = aws::hexEncode(aws::hmacSha256Digest(key, task_arn)).substr(0, 32);
+  return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4), h.substr(16, 4), h.substr(20));
+}
 
 std::string credentialsRelativeUri(std::string_view id) { return fmt::format("/v2/credentials/{}", id); }
 

@@ -2,11 +2,16 @@
 // (`http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, i.e.
 // `/v2/credentials/<id>`), and where they come from.
 //
-// No credentials are issued yet: the endpoint answers every id with ECS's
-// 400 InvalidIdInRequest until the IAM work registers credentials in a
-// CredentialsStore (or supplies its own CredentialsProvider). The id, like
-// a metadata endpoint id, is a capability: newCredentialsId() draws it from
-// the CSPRNG.
+// berthd issues a task's credentials (an STS session of its task role)
+// before the task launches and puts them here under the task's credentials
+// id; they are refreshed before they expire and removed when the task stops.
+//
+// The id is a capability: credentialsIdFor() derives it from the task ARN
+// with a keyed hash under a berthd secret, so it cannot be guessed, needs
+// no persisting (the agent and berthd compute the same one, also after a
+// restart), and is not the task id. On top of that, the endpoint answers an
+// id only to the task it belongs to: the request must come from that
+// task's address (all tasks share the bridge the endpoint is on).
 //
 // Threads: CredentialsStore is thread-safe; find() may be called from the
 // HTTP server's threads while the IAM side puts and removes.
@@ -25,6 +30,7 @@
 namespace berth::agent::endpoints {
 
 struct RoleCredentials {
+  std::string task_arn;  // whose they are: only its address may fetch them
   std::string role_arn;
   std::string access_key_id;
   std::string secret_access_key;
@@ -52,8 +58,9 @@ class CredentialsStore final : public CredentialsProvider {
   std::map<std::string, RoleCredentials, std::less<>> by_id_;
 };
 
-// A fresh unguessable credentials id.
-std::string newCredentialsId();
+// The credentials id of `task_arn` under `key` (a berthd secret), formatted
+// like a UUID.
+std::string credentialsIdFor(std::string_view key, std::string_view task_arn);
 // AWS_CONTAINER_CREDENTIALS_RELATIVE_URI for an id: "/v2/credentials/<id>".
 std::string credentialsRelativeUri(std::string_view id);
 

@@ -63,13 +63,26 @@ http::Response lookupFailure(const LookupError& e, unsigned http_version) {
 
 }  // namespace
 
+bool TaskEndpointHandler::fromTask(const std::string& task_arn, const boost::asio::ip::address& peer) const {
+  std::shared_ptr<const TaskMetadata> task = registry_.task(task_arn);
+  if (!task || peer.is_unspecified()) return false;
+  std::string address = peer.to_string();
+  for (const ContainerMetadata& c : task->containers)
+    for (const NetworkMetadata& n : c.networks)
+      for (const std::string& ip : n.ipv4_addresses)
+        if (ip == address) return true;
+  return false;
+}
+
 TaskEndpointHandler::TaskEndpointHandler(TaskMetadataRegistry& registry, StatsSource& stats,
                                          const CredentialsProvider* credentials, const Clock& clock)
     : registry_(registry), stats_(stats), credentials_(credentials), clock_(clock) {}
 
-void TaskEndpointHandler::handle(http::Request request, http::Respond respond) { respond(answer(request)); }
+void TaskEndpointHandler::handle(http::Request request, http::Respond respond) {
+  respond(answer(request, respond.peer()));
+}
 
-http::Response TaskEndpointHandler::answer(const http::Request& request) {
+http::Response TaskEndpointHandler::answer(const http::Request& request, const boost::asio::ip::address& peer) {
   unsigned hv = request.version();
   if (request.method() != http::beast_http::verb::get && request.method() != http::beast_http::verb::head) {
     http::Response r{status::method_not_allowed, hv};
@@ -81,7 +94,7 @@ http::Response TaskEndpointHandler::answer(const http::Request& request) {
   if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
 
   constexpr std::string_view kCredentials = "/v2/credentials/";
-  if (path.starts_with(kCredentials)) return credentialsFor(std::string(path.substr(kCredentials.size())), hv);
+  if (path.starts_with(kCredentials)) return credentialsFor(std::string(path.substr(kCredentials.size())), peer, hv);
 
   unsigned version = 0;
   if (path.starts_with("/v4/")) version = 4;
@@ -148,13 +161,16 @@ http::Response TaskEndpointHandler::taskStats(unsigned version, const std::strin
   return jsonResponse(status::ok, out, hv);
 }
 
-http::Response TaskEndpointHandler::credentialsFor(const std::string& id, unsigned hv) {
+http::Response TaskEndpointHandler::credentialsFor(const std::string& id, const boost::asio::ip::address& peer,
+                                                   unsigned hv) {
   constexpr std::string_view kPrefix = "CredentialsV2Request: ";
   if (id.empty())
     return jsonResponse(
         status::bad_request,
         credentialsError("NoIdInRequest", fmt::format("{}No Credential ID in the request", kPrefix), 400), hv);
   std::optional<RoleCredentials> found = credentials_ ? credentials_->find(id) : std::nullopt;
+  // Another task's id is answered as if it did not exist.
+  if (found && !fromTask(found->task_arn, peer)) found.reset();
   if (!found)
     return jsonResponse(status::bad_request,
                         credentialsError("InvalidIdInRequest", fmt::format("{}Credentials not found", kPrefix), 400),

@@ -44,14 +44,16 @@ class TaskEndpointHandler final : public http::Handler {
                       const Clock& clock);
 
   void handle(http::Request request, http::Respond respond) override;
-  // The answer to one request, computed inline (handle() sends it).
-  http::Response answer(const http::Request& request);
+  // The answer to one request from `peer`, computed inline (handle() sends it).
+  http::Response answer(const http::Request& request, const boost::asio::ip::address& peer = {});
 
  private:
   http::Response metadata(unsigned version, const std::string& id, const std::string& rest, unsigned http_version);
   http::Response containerStats(unsigned version, const std::string& id, unsigned http_version);
   http::Response taskStats(unsigned version, const std::string& id, unsigned http_version);
-  http::Response credentialsFor(const std::string& id, unsigned http_version);
+  http::Response credentialsFor(const std::string& id, const boost::asio::ip::address& peer, unsigned http_version);
+  // Whether `peer` is the address of `task_arn` (its awsvpc ENI).
+  bool fromTask(const std::string& task_arn, const boost::asio::ip::address& peer) const;
   // One container's stats as JSON, or nullopt when the source fails.
   std::optional<boost::json::object> sampleStats(const TaskMetadata& task, const ContainerMetadata& c);
 

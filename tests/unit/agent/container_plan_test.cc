@@ -62,13 +62,14 @@ TEST(ContainerPlanTest, RunTaskOverridesReplaceCommandAndAddEnvironment) {
   EXPECT_EQ(c.command, (std::vector<std::string>{"migrate"}));
   EXPECT_EQ(c.memory_mib, 256);
 
-  TaskContext ctx{"abc", "us-east-1", "", "169.254.170.2", plan->has_task_role};
+  ASSERT_TRUE(plan->has_task_role);
+  TaskContext ctx{"abc", "us-east-1", "", "169.254.170.2", "0f6e-id"};
   auto env = containerEnv(c, imageConfig(), ctx);
   EXPECT_EQ(env, (std::vector<std::string>{"PATH=/usr/bin", "MODE=def", "KEEP=1", "AWS_REGION=eu-west-1",
                                            "AWS_DEFAULT_REGION=us-east-1", "AWS_EXECUTION_ENV=AWS_ECS_FARGATE",
                                            "EXTRA=x", "ECS_CONTAINER_METADATA_URI=http://169.254.170.2/v3/abc-app",
                                            "ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/abc-app",
-                                           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/abc"}));
+                                           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/0f6e-id"}));
 }
 
 TEST(ContainerPlanTest, DefaultsAndBoundsAreAwsS) {

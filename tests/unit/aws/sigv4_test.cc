@@ -67,8 +67,10 @@ class KeyStore {
     add(kAkid, kSecret, std::nullopt);
     add("AKIDTEMPORARY", kSecret, std::string(kSessionToken));
   }
-  void add(std::string_view akid, std::string_view secret, std::optional<std::string> token) {
+  void add(std::string_view akid, std::string_view secret, std::optional<std::string> token,
+           std::optional<WallTime> expiration = std::nullopt) {
     Credential c;
+    c.expiration = expiration;
     c.secret_access_key = std::string(secret);
     c.account_id = std::string(kAccount);
     c.principal_arn = "arn:aws:iam::123456789012:user/" + std::string(akid);
@@ -689,6 +691,20 @@ TEST_F(SigV4VerifyTest, SessionTokens) {
   OwnedRequest r = signedCall(std::string("token-A"), "AKIDTEMP");
   r.setHeader("X-Amz-Security-Token", "token-B");
   expectError(verify(r, keys_, now_), kInvalidSignatureException, "");
+}
+
+TEST_F(SigV4VerifyTest, ExpiredTemporaryCredentials) {
+  keys_.add("AKIDEXPIRING", kSecret, std::string("token-A"), now_ + std::chrono::seconds(1));
+  EXPECT_TRUE(verify(signedCall(std::string("token-A"), "AKIDEXPIRING"), keys_, now_).has_value());
+  keys_.add("AKIDEXPIRED", kSecret, std::string("token-A"), now_);
+  expectError(verify(signedCall(std::string("token-A"), "AKIDEXPIRED"), keys_, now_), kExpiredTokenException,
+              "The security token included in the request is expired");
+  // The token is checked first: a wrong one is invalid, expired or not.
+  expectError(verify(signedCall(std::string("token-B"), "AKIDEXPIRED"), keys_, now_), kUnrecognizedClientException,
+              "The security token included in the request is invalid.");
+  EXPECT_EQ(sigv4QueryErrorCode(kExpiredTokenException), "ExpiredToken");
+  EXPECT_EQ(sigv4HttpStatus(kExpiredTokenException), 400);
+  EXPECT_EQ(sigv4HttpStatus("ExpiredToken"), 403);
 }
 
 TEST_F(SigV4VerifyTest, DeclaredPayloadHashMustMatchTheBody) {

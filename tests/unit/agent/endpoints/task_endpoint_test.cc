@@ -65,7 +65,8 @@ class TaskEndpointTest : public ::testing::Test {
     return {res.result_int(), std::string(res[beast::http::field::content_type]), res.body()};
   }
 
-  std::map<std::string, std::string> registerExample(const std::string& task_id = "0123456789abcdef0123456789abcdef") {
+  std::map<std::string, std::string> registerExample(const std::string& task_id = "0123456789abcdef0123456789abcdef",
+                                                     const std::string& ipv4 = "172.31.16.9") {
     LaunchExtras extras;
     extras.service_name = "web-svc";
     extras.task_tags = {{"env", "dev"}, {"owner", "me"}};
@@ -75,7 +76,7 @@ class TaskEndpointTest : public ::testing::Test {
     e.task_arn = exampleLaunch(task_id).task_arn;
     e.phase = TaskPhase::kRunning;
     e.at = clock_.now();
-    e.private_ipv4 = "172.31.16.9";
+    e.private_ipv4 = ipv4;
     e.mac_address = "02:b7:ac:1f:10:09";
     e.pull_started_at = clock_.now();
     e.pull_stopped_at = clock_.now();
@@ -243,7 +244,7 @@ TEST_F(TaskEndpointTest, UnknownIdsGetEcsAnswers) {
 }
 
 TEST_F(TaskEndpointTest, CredentialsPath) {
-  Reply unknown = get("/v2/credentials/" + newCredentialsId());
+  Reply unknown = get("/v2/credentials/" + credentialsIdFor("key", "arn:aws:ecs:us-east-1:1:task/c/none"));
   EXPECT_EQ(unknown.status, 400u);
   EXPECT_EQ(unknown.content_type, "application/json");
   EXPECT_EQ(
@@ -254,17 +255,33 @@ TEST_F(TaskEndpointTest, CredentialsPath) {
   EXPECT_EQ(empty.json().at("code").as_string(), "NoIdInRequest");
   EXPECT_EQ(empty.json().at("message").as_string(), "CredentialsV2Request: No Credential ID in the request");
 
-  // What the IAM work will do: put credentials under an id.
-  std::string id = newCredentialsId();
+  // This test's requests come from 127.0.0.1: the task at that address may
+  // fetch its credentials; the one at another address may not fetch its own
+  // from here.
+  std::string mine = "11111111111111111111111111111111", theirs = "22222222222222222222222222222222";
+  registerExample(mine, "127.0.0.1");
+  registerExample(theirs, "172.31.16.10");
+  std::string mine_arn = exampleLaunch(mine).task_arn, theirs_arn = exampleLaunch(theirs).task_arn;
+  std::string id = credentialsIdFor("key", mine_arn);
+  EXPECT_EQ(id.size(), 36u);
+  EXPECT_EQ(id, credentialsIdFor("key", mine_arn));
+  EXPECT_NE(id, credentialsIdFor("other key", mine_arn));
+  EXPECT_EQ(id.find(mine), std::string::npos);
   EXPECT_EQ(credentialsRelativeUri(id), "/v2/credentials/" + id);
-  credentials_.put(id, RoleCredentials{"arn:aws:iam::123456789012:role/app", "ASIAEXAMPLE", "secret", "token",
+  credentials_.put(id, RoleCredentials{mine_arn, "arn:aws:iam::123456789012:role/app", "ASIAEXAMPLE", "secret", "token",
                                        WallTime{std::chrono::seconds(1767225600)}});
+  std::string their_id = credentialsIdFor("key", theirs_arn);
+  credentials_.put(their_id, RoleCredentials{theirs_arn, "arn:aws:iam::123456789012:role/app", "ASIAOTHER", "secret",
+                                             "token", WallTime{std::chrono::seconds(1767225600)}});
   Reply ok = get(credentialsRelativeUri(id));
   ASSERT_EQ(ok.status, 200u);
   bj::object c = ok.json().as_object();
   EXPECT_EQ(c.at("RoleArn").as_string(), "arn:aws:iam::123456789012:role/app");
   EXPECT_EQ(c.at("AccessKeyId").as_string(), "ASIAEXAMPLE");
   EXPECT_EQ(c.at("Expiration").as_string(), "2026-01-01T00:00:00Z");
+  Reply stolen = get(credentialsRelativeUri(their_id));
+  EXPECT_EQ(stolen.status, 400u);
+  EXPECT_EQ(stolen.json().at("code").as_string(), "InvalidIdInRequest");
   credentials_.remove(id);
   EXPECT_EQ(get(credentialsRelativeUri(id)).status, 400u);
 }
