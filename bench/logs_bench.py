@@ -619,6 +619,12 @@ def bench_ingest(args, res):
         env.start_berthd()
         out["berthd_cmd"] = " ".join(env.cmd)
         env.build_image()
+        tasks_bench.create_execution_role(env.client("iam"))
+        # awslogs-create-group needs logs:CreateLogGroup (not in AWS's managed policy).
+        env.client("iam").put_role_policy(
+            RoleName="ecsTaskExecutionRole", PolicyName="create-log-groups", PolicyDocument=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": "*"}]}))
         ecs = env.ecs
         logs = env.client("logs")
         raw = LogsHttp(env.endpoint, env.ak, env.sk)

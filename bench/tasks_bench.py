@@ -953,6 +953,16 @@ def report(res):
     return "\n".join(out)
 
 
+def create_execution_role(iam):
+    """ecsTaskExecutionRole with AWS's managed policy: berthd checks that a
+    task's execution role may pull its image and write its logs."""
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName="ecsTaskExecutionRole", AssumeRolePolicyDocument=trust)
+    iam.attach_role_policy(RoleName="ecsTaskExecutionRole",
+                           PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--berthd", required=True)
@@ -1012,6 +1022,7 @@ def main():
         env.start_berthd()
         res["berthd_rss_start_kb"] = status_kb(env.proc.pid, "VmRSS")
         env.build_image()
+        create_execution_role(env.client("iam"))
         env.ecs.create_cluster(clusterName=CLUSTER)
         env.ecs.register_task_definition(
             family=FAMILY, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu=str(args.cpu),

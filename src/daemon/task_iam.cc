@@ -66,6 +66,73 @@ iam::Caller TaskIamAgent::roleCaller(const std::string& role_arn) const {
   return caller;
 }
 
+void TaskIamAgent::checkExecutionRole(agent::TaskLaunch& launch) {
+  std::string role = roleOf(launch, "executionRoleArn");
+  const bj::array* defs = json::getArray(launch.task_definition, "containerDefinitions");
+  if (role.empty() || !defs) return;
+  if (!iam_.identityView().snapshot()->principal(role)) {
+    launch.launch_error = fmt::format(
+        "unable to pull secrets or registry auth: execution resource retrieval failed: the execution role '{}' does "
+        "not exist",
+        role);
+    return;
+  }
+  iam::Caller caller = roleCaller(role);
+  // arn:aws:ecs:<region>:<account>:task/...
+  std::string region =
+      launch.task_arn.size() > 12 ? launch.task_arn.substr(12, launch.task_arn.find(':', 12) - 12) : "";
+  for (const bj::value& d : *defs) {
+    if (!d.is_object()) continue;
+    const bj::object& c = d.as_object();
+    // berth's ECR: <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest].
+    std::string image = json::stringOr(c, "image");
+    size_t slash = image.find('/');
+    std::string host = slash == std::string::npos ? "" : image.substr(0, slash);
+    if (host.find(".dkr.ecr.") != std::string::npos && host.ends_with(".amazonaws.com")) {
+      std::string account = host.substr(0, host.find('.'));
+      std::string ecr_region = host.substr(host.find(".dkr.ecr.") + 9);
+      ecr_region.resize(ecr_region.size() - std::string_view(".amazonaws.com").size());
+      std::string repo = image.substr(slash + 1);
+      repo = repo.substr(0, std::min(repo.find('@'), repo.find(':')));
+      std::string repo_arn = fmt::format("arn:aws:ecr:{}:{}:repository/{}", ecr_region, account, repo);
+      for (auto [action, resource] : {std::pair<std::string_view, std::string_view>{"ecr:GetAuthorizationToken", "*"},
+                                      {"ecr:BatchGetImage", repo_arn},
+                                      {"ecr:GetDownloadUrlForLayer", repo_arn}}) {
+        if (auto ok = caller.check(action, resource); !ok) {
+          launch.launch_error = fmt::format(
+              "unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve "
+              "ecr registry auth: service call has been retried 1 time(s): AccessDeniedException: {}",
+              ok.error().message);
+          return;
+        }
+      }
+    }
+    const bj::object* logging = json::getObject(c, "logConfiguration");
+    if (!logging || json::stringOr(*logging, "logDriver") != "awslogs") continue;
+    const bj::object* options = json::getObject(*logging, "options");
+    if (!options) continue;
+    std::string group = json::stringOr(*options, "awslogs-group");
+    std::string prefix = json::stringOr(*options, "awslogs-stream-prefix");
+    std::string group_arn = fmt::format("arn:aws:logs:{}:{}:log-group:{}", region, accountOf(role), group);
+    std::string stream_arn = prefix.empty() ? group_arn + ":log-stream:*"
+                                            : fmt::format("{}:log-stream:{}/{}/{}", group_arn, prefix,
+                                                          json::stringOr(c, "name"), launch.task_id);
+    std::vector<std::pair<std::string_view, std::string>> needs{{"logs:CreateLogStream", stream_arn},
+                                                                {"logs:PutLogEvents", stream_arn}};
+    if (json::stringOr(*options, "awslogs-create-group") == "true")
+      needs.emplace_back("logs:CreateLogGroup", group_arn);
+    for (const auto& [action, resource] : needs) {
+      if (auto ok = caller.check(action, resource); !ok) {
+        launch.launch_error = fmt::format(
+            "failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log "
+            "stream: AccessDeniedException: {} : exit status 1",
+            ok.error().message);
+        return;
+      }
+    }
+  }
+}
+
 void TaskIamAgent::resolveSecrets(agent::TaskLaunch& launch) {
   const bj::array* defs = json::getArray(launch.task_definition, "containerDefinitions");
   if (!defs) return;
@@ -123,7 +190,8 @@ Status TaskIamAgent::issue(const std::string& task_arn, Issued& entry) {
 }
 
 void TaskIamAgent::launch(agent::TaskLaunch launch) {
-  resolveSecrets(launch);
+  checkExecutionRole(launch);
+  if (launch.launch_error.empty()) resolveSecrets(launch);
   std::string task_role = roleOf(launch, "taskRoleArn");
   if (launch.launch_error.empty() && !task_role.empty()) {
     Issued entry;

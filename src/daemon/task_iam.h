@@ -1,6 +1,12 @@
 // What IAM gives a task, handed over on its way to the real agent: an
 // agent::Agent in front of it that, for each launch,
 //
+// - checks that the execution role exists and that its policies allow what
+//   the agent does with it: ecr:GetAuthorizationToken, ecr:BatchGetImage
+//   and ecr:GetDownloadUrlForLayer for images in berth's ECR, and
+//   logs:CreateLogStream and logs:PutLogEvents (logs:CreateLogGroup with
+//   awslogs-create-group) for awslogs containers; the task stops with ECS's
+//   ResourceInitializationError otherwise;
 // - resolves the containers' `secrets` from SSM Parameter Store with the
 //   task's execution role as the caller (its policies must allow
 //   ssm:GetParameters, and kms:Decrypt for SecureStrings); when they do not,
@@ -67,6 +73,10 @@ class TaskIamAgent final : public agent::Agent {
     std::chrono::seconds lifetime{0};
   };
 
+  // What the execution role must be allowed before anything starts: pull
+  // the images from berth's ECR and write the awslogs streams. Sets
+  // launch_error when it may not.
+  void checkExecutionRole(agent::TaskLaunch& launch);
   // Resolves `launch`'s secrets into launch.secrets, or sets launch_error.
   void resolveSecrets(agent::TaskLaunch& launch);
   Status issue(const std::string& task_arn, Issued& entry);

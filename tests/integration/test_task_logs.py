@@ -43,6 +43,12 @@ class TaskLogsTest(RealTaskCase):
     def setUpClassState(cls):
         super().setUpClassState()
         cls.logs = cls.berthd.client("logs")
+        # awslogs-create-group needs logs:CreateLogGroup, which AWS's managed
+        # execution policy does not grant.
+        cls.berthd.client("iam").put_role_policy(
+            RoleName="ecsTaskExecutionRole", PolicyName="create-log-groups", PolicyDocument=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": "*"}]}))
 
     def stream_name(self, arn, container="app"):
         return f"ecs/{container}/{arn.rsplit('/', 1)[1]}"

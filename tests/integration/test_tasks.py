@@ -109,6 +109,14 @@ class RealTaskCase(BerthdTestCase):
             raise AssertionError(f"berth image build failed:\n{p.stdout}\n{p.stderr}")
         cls.ecs = d.client("ecs")
         cls.ecs.create_cluster(clusterName="it")
+        # The execution role every task here names: berthd checks that it may
+        # pull the image and write the logs (AWS's managed policy allows both).
+        iam = d.client("iam")
+        iam.create_role(RoleName="ecsTaskExecutionRole", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]}))
+        iam.attach_role_policy(RoleName="ecsTaskExecutionRole",
+                               PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
         subnets = d.client("ec2").describe_subnets()["Subnets"]
         cls.subnet = sorted(s["SubnetId"] for s in subnets)[0]
         cls.families = set()
@@ -321,6 +329,22 @@ class RealTaskTest(RealTaskCase):
                             "wget -qO /www/creds.json http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; "
                             "echo -n \"$DB_URL\" | sha256sum > /www/secret.txt; "
                             "env | grep -v '^DB_URL=' > /www/env.txt; exec httpd -f -p 8080 -h /www"]}])
+
+        # An execution role with no policies may not pull the image.
+        bare = iam.create_role(RoleName="it-bare", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        self.ecs.register_task_definition(
+            family="unpullable", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+            memory="512", executionRoleArn=bare,
+            containerDefinitions=[{"name": "app", "image": IMAGE, "essential": True}])
+        unpulled = self.wait_status(self.run_task("unpullable"), "STOPPED")
+        self.assertEqual(unpulled["stopCode"], "TaskFailedToStart")
+        self.assertEqual(
+            unpulled["stoppedReason"],
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+            "failed: unable to retrieve ecr registry auth: service call has been retried 1 time(s): "
+            f"AccessDeniedException: User: arn:aws:sts::{ACCOUNT}:assumed-role/it-bare/berth-agent is not authorized "
+            "to perform: ecr:GetAuthorizationToken on resource: * because no identity-based policy allows the "
+            "ecr:GetAuthorizationToken action")
 
         # The managed execution policy reads no parameters: the task cannot start.
         refused = self.wait_status(self.run_task("seeded"), "STOPPED")
