@@ -69,7 +69,8 @@ api::PermissionCheck IamAuthorizer::forCaller(const aws::VerifiedIdentity& ident
   base->setKey("aws:SecureTransport", {"false"});
 
   return [who, base](std::string_view action, std::string_view resource, const api::ServiceKeys& keys) -> Status {
-    iam::RequestContext request = *base;
+    iam::RequestContext request;
+    request.parent = base.get();  // identity policies need no principal fields
     request.action = action;
     request.resource = resource;
     for (const auto& [k, v] : keys) request.setKey(k, {v});

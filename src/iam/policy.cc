@@ -330,7 +330,8 @@ void RequestContext::setKey(std::string_view key_name, std::vector<std::string> 
 
 const std::vector<std::string>* RequestContext::key(std::string_view lower_key) const {
   auto it = keys.find(lower_key);
-  return it == keys.end() ? nullptr : &it->second;
+  if (it != keys.end()) return &it->second;
+  return parent ? parent->key(lower_key) : nullptr;
 }
 
 Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view json, PolicyKind kind) {

@@ -54,6 +54,9 @@ struct RequestContext {
   // aws:PrincipalArn, aws:PrincipalAccount and aws:PrincipalServiceName
   // default to the fields above when not set here.
   std::map<std::string, std::vector<std::string>, std::less<>> keys;
+  // Keys not set here are looked up there (not owned): the keys every check
+  // of one call shares, built once per call.
+  const RequestContext* parent = nullptr;
 
   void setKey(std::string_view key, std::vector<std::string> values);
   const std::vector<std::string>* key(std::string_view lower_key) const;

@@ -784,5 +784,28 @@ TEST(IamRequestContext, KeysAreCaseInsensitive) {
   EXPECT_EQ(r.key("aws:principaltag/other"), nullptr);
 }
 
+TEST(RequestContextTest, KeysFallBackToTheParentAndLocalOnesWin) {
+  RequestContext shared;
+  shared.setKey("aws:RequestedRegion", {"us-east-1"});
+  shared.setKey("aws:username", {"alice"});
+  RequestContext call;
+  call.parent = &shared;
+  call.setKey("aws:username", {"bob"});
+  ASSERT_NE(call.key("aws:requestedregion"), nullptr);
+  EXPECT_EQ(*call.key("aws:requestedregion"), std::vector<std::string>{"us-east-1"});
+  EXPECT_EQ(*call.key("aws:username"), std::vector<std::string>{"bob"});
+  EXPECT_EQ(call.key("aws:sourceip"), nullptr);
+
+  auto p = Policy::parse(R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",
+    "Resource":"arn:aws:s3:::b/${aws:username}/*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}}]})",
+                         PolicyKind::kIdentity);
+  ASSERT_TRUE(p) << p.error().message;
+  call.action = "s3:GetObject";
+  call.resource = "arn:aws:s3:::b/bob/x";
+  EXPECT_EQ((*p)->evaluate(call), Effect::kAllow);
+  shared.setKey("aws:RequestedRegion", {"eu-west-1"});
+  EXPECT_EQ((*p)->evaluate(call), Effect::kNone);
+}
+
 }  // namespace
 }  // namespace berth::iam
