@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # IAM's cost (issue 8), in one run: the policy evaluator alone (Google
 # Benchmark, bench/iam_policy_bench.cc: 10 policies of 20 statements per
-# call), then the ECS API under wrk signed by root against signed by an IAM
-# user with those policies attached (bench/iam_bench.py). Numbers go in
-# docs/performance.md.
+# call), the front door's whole per-call check for a user with such
+# policies (bench/iam_authorizer_bench.cc), then the ECS API under wrk
+# signed by root against signed by that user (bench/iam_bench.py). Numbers
+# go in docs/performance.md.
 #
 #   bench/iam.sh                      # ~2 minutes
 #   bench/iam.sh --rounds 9           # more alternating rounds
@@ -18,7 +19,7 @@ python="${BERTH_BENCH_PYTHON:-/root/.pyenv/versions/3.11.7/bin/python3}"
 [[ -x "$python" ]] || python="$(command -v python3)"
 
 if [[ -z "${BERTH_BENCH_NO_BUILD:-}" ]]; then
-  if ! log="$(ninja -C "$build" berthd iam_policy_bench 2>&1)"; then
+  if ! log="$(ninja -C "$build" berthd iam_policy_bench iam_authorizer_bench 2>&1)"; then
     printf '%s\n' "$log" | tail -20 >&2
     echo "iam.sh: the build failed" >&2
     exit 2
@@ -32,6 +33,9 @@ command -v wrk >/dev/null || { echo "iam.sh: wrk is not installed (apt-get insta
 
 echo "== policy evaluation alone (iam_policy_bench) =="
 "$build/bin/iam_policy_bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+echo
+echo "== the front door's check per call (iam_authorizer_bench) =="
+"$build/bin/iam_authorizer_bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 echo
 echo "== the ECS API as root and as an IAM user (iam_bench.py) =="
 exec "$python" "$root/bench/iam_bench.py" --berthd "$build/bin/berthd" "$@"
