@@ -96,7 +96,7 @@ void authorize(benchmark::State& state, std::string_view operation, const char* 
   const aws::OperationModel* op = ecs->operation(operation);
   bj::object input = bj::parse(input_json).as_object();
   for (auto _ : state) {
-    api::PermissionCheck check = setup.authorizer.forCaller(setup.user, "us-east-1");
+    api::PermissionCheck check = setup.authorizer.forCaller(setup.user, "us-east-1").check;
     api::IamRequest wants = api::describeIamRequest(*ecs, *op, input, "us-east-1", "000000000000");
     bool ok = true;
     for (const std::string& resource : wants.resources)

@@ -275,16 +275,23 @@ void FrontDoor::handleAws(http::Request request, http::Respond respond) {
   // 4. IAM: the call's own action on the resources it names; the service
   // checks what lies behind it through call.caller.
   if (authorizer_) {
-    if (PermissionCheck check = authorizer_->forCaller(*identity, call.region)) {
+    if (CallerCheck who = authorizer_->forCaller(*identity, call.region); who.check) {
       IamRequest wants = describeIamRequest(*route.model, *route.operation, call.input, call.region,
                                             identity->account_id);
-      if (!wants.deferred)
+      // ECS and SSM know their resources' tags: with policies that ask for
+      // them, they check the call themselves (api/ecs, api/ssm).
+      bool tags_known = route.model->id() == "ecs" || route.model->id() == "ssm";
+      if (who.needs_resource_tags && tags_known && !wants.deferred) {
+        call.iam_request = std::move(wants);
+      } else if (!wants.deferred) {
         for (const std::string& resource : wants.resources)
-          if (auto ok = check(wants.action, resource, wants.keys); !ok)
+          if (auto ok = who.check(wants.action, resource, wants.keys); !ok)
             return fail_with(route.protocol, route.model, ok.error());
-      call.caller.authorize = [check](std::string_view action, std::string_view resource) {
+      }
+      call.caller.authorize = [check = who.check](std::string_view action, std::string_view resource) {
         return check(action, resource, {});
       };
+      call.caller.authorize_keyed = who.check;
     }
   }
 

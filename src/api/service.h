@@ -6,11 +6,13 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/json.hpp>
 
+#include "api/authorization.h"
 #include "aws/model.h"
 #include "common/result.h"
 #include "http/server.h"
@@ -32,6 +34,11 @@ struct AwsCall {
   // The same caller, with the permission check for actions behind this
   // operation's own (see iam/caller.h). Empty authorize: may do anything.
   iam::Caller caller;
+  // Set when the front door left the call's own action to the service, which
+  // must check it (caller.check with the request's keys plus
+  // aws:ResourceTag/<key> of each resource): the caller's policies depend on
+  // resource tags, which only the service knows.
+  std::optional<IamRequest> iam_request;
   std::string request_id;
   std::string region;
   // For an operation whose output is an event stream (StartLiveTail): opens

@@ -36,7 +36,7 @@ Error accessDenied(std::string_view principal_arn, std::string_view action, std:
       0};
 }
 
-api::PermissionCheck IamAuthorizer::forCaller(const aws::VerifiedIdentity& identity, std::string_view region) const {
+api::CallerCheck IamAuthorizer::forCaller(const aws::VerifiedIdentity& identity, std::string_view region) const {
   if (identity.access_key_id == root_key_) return {};
   std::shared_ptr<const iam::PrincipalInfo> who = view_.snapshot()->principalForKey(identity.access_key_id);
   if (!who) {
@@ -45,9 +45,10 @@ api::PermissionCheck IamAuthorizer::forCaller(const aws::VerifiedIdentity& ident
     // verified is refused.
     if (identity.principal_arn == fmt::format("arn:aws:iam::{}:root", identity.account_id)) return {};
     std::string arn = identity.principal_arn;
-    return [arn](std::string_view action, std::string_view resource, const api::ServiceKeys&) -> Status {
-      return std::unexpected(accessDenied(arn, action, resource, iam::Decision::kImplicitDeny));
-    };
+    return {[arn](std::string_view action, std::string_view resource, const api::ServiceKeys&) -> Status {
+              return std::unexpected(accessDenied(arn, action, resource, iam::Decision::kImplicitDeny));
+            },
+            false};
   }
   if (who->kind == iam::PrincipalInfo::Kind::kRoot) return {};
 
@@ -68,7 +69,8 @@ api::PermissionCheck IamAuthorizer::forCaller(const aws::VerifiedIdentity& ident
   base->setKey("aws:EpochTime", {std::to_string(static_cast<int64_t>(toEpochSeconds(now)))});
   base->setKey("aws:SecureTransport", {"false"});
 
-  return [who, base](std::string_view action, std::string_view resource, const api::ServiceKeys& keys) -> Status {
+  api::CallerCheck out;
+  out.check = [who, base](std::string_view action, std::string_view resource, const api::ServiceKeys& keys) -> Status {
     iam::RequestContext request;
     request.parent = base.get();  // identity policies need no principal fields
     request.action = action;
@@ -78,6 +80,10 @@ api::PermissionCheck IamAuthorizer::forCaller(const aws::VerifiedIdentity& ident
     if (d == iam::Decision::kAllow) return {};
     return std::unexpected(accessDenied(who->arn, action, resource, d));
   };
+  for (const auto* policies : {&who->policies, &who->session_policies})
+    for (const auto& p : *policies)
+      if (p && p->usesResourceTags()) out.needs_resource_tags = true;
+  return out;
 }
 
 }  // namespace berth::daemon

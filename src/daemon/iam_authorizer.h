@@ -28,7 +28,7 @@ class IamAuthorizer final : public api::Authorizer {
   IamAuthorizer(const iam::IdentityView& view, std::string root_access_key_id, const Clock& clock)
       : view_(view), root_key_(std::move(root_access_key_id)), clock_(clock) {}
 
-  api::PermissionCheck forCaller(const aws::VerifiedIdentity& identity, std::string_view region) const override;
+  api::CallerCheck forCaller(const aws::VerifiedIdentity& identity, std::string_view region) const override;
 
  private:
   const iam::IdentityView& view_;

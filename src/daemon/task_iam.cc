@@ -177,8 +177,8 @@ void TaskIamAgent::resolveSecrets(agent::TaskLaunch& launch) {
 }
 
 Status TaskIamAgent::issue(const std::string& task_arn, Issued& entry) {
-  auto session =
-      iam_.assumeRoleForService(entry.role_arn, "ecs-tasks.amazonaws.com", entry.task_id, std::chrono::hours(6));
+  auto session = iam_.assumeRoleForService(entry.role_arn, "ecs-tasks.amazonaws.com", entry.task_id,
+                                           std::chrono::hours(6), task_arn);
   if (!session) return std::unexpected(session.error());
   entry.access_key_ids.push_back(session->access_key_id);
   entry.lifetime = std::chrono::duration_cast<std::chrono::seconds>(session->expiration - clock_.now());

@@ -1,6 +1,7 @@
 #include "iam/policy.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 
 #include <boost/json.hpp>
@@ -275,6 +276,7 @@ struct Policy::Compiled {
   std::vector<uint64_t> masks;  // statements[i].services, packed for the scan
   size_t deny_count = 0;
   uint64_t services = 0;  // union of the statements'
+  bool uses_resource_tags = false;  // some condition or variable names aws:ResourceTag/...
 };
 
 namespace {
@@ -344,6 +346,11 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view json, Polic
 
   auto compiled = std::make_unique<Compiled>();
   compiled->kind = kind;
+  // Keys are case-insensitive; a mention anywhere (a condition, a variable)
+  // means the request must carry the resource's tags to be judged.
+  std::string lowered(json);
+  for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  compiled->uses_resource_tags = lowered.find("aws:resourcetag/") != std::string::npos;
   std::vector<Statement> allows;
   for (auto& f : fields) {
     Statement s = BERTH_TRY(compileStatement(f, variables));
@@ -360,6 +367,8 @@ Policy::Policy(std::unique_ptr<const Compiled> compiled) : compiled_(std::move(c
 Policy::~Policy() = default;
 
 PolicyKind Policy::kind() const { return compiled_->kind; }
+
+bool Policy::usesResourceTags() const { return compiled_->uses_resource_tags; }
 
 Effect Policy::evaluate(const RequestContext& request) const {
   ActionView action;

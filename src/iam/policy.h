@@ -79,6 +79,9 @@ class Policy {
   Effect evaluate(const RequestContext& request) const;
 
   PolicyKind kind() const;
+  // Whether the document mentions aws:ResourceTag/ keys: a request must then
+  // carry the resource's tags (RequestContext keys) to be judged right.
+  bool usesResourceTags() const;
   ~Policy();
 
   struct Compiled;  // policy.cc

@@ -148,6 +148,34 @@ class IamEnforcementTest(BerthdTestCase):
                            networkConfiguration=self.network)
         self.assertEqual(ran["failures"], [])
 
+    def test_resource_tags_in_conditions(self):
+        keys = self.user(
+            "tagged",
+            {"Effect": "Allow", "Action": ["ecs:RunTask", "ecs:StopTask", "ecs:TagResource"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "ecs:StopTask", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:ResourceTag/env": "prod"}}},
+            {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:ResourceTag/team": "blue"}}})
+        ecs = self.client_as(keys, "ecs")
+        arns = {}
+        for env in ("dev", "prod"):
+            run = ecs.run_task(cluster="dev", taskDefinition="web", launchType="FARGATE",
+                               networkConfiguration=self.network, tags=[{"key": "env", "value": env}])
+            arns[env] = run["tasks"][0]["taskArn"]
+        ecs.stop_task(cluster="dev", task=arns["dev"])
+        r = self.denied(ecs.stop_task, cluster="dev", task=arns["prod"])
+        self.assertTrue(r["Error"]["Message"].endswith("with an explicit deny in an identity-based policy"))
+
+        ssm = self.berthd.client("ssm")
+        ssm.put_parameter(Name="/team/blue", Type="String", Value="b", Tags=[{"Key": "team", "Value": "blue"}])
+        ssm.put_parameter(Name="/team/red", Type="String", Value="r", Tags=[{"Key": "team", "Value": "red"}])
+        as_user = self.client_as(keys, "ssm")
+        self.assertEqual(as_user.get_parameter(Name="/team/blue")["Parameter"]["Value"], "b")
+        r = self.denied(as_user.get_parameter, Name="/team/red")
+        self.assertEqual(r["Error"]["Code"], "AccessDeniedException")
+        self.assertIn(f"ssm:GetParameter on resource: arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/team/red",
+                      r["Error"]["Message"])
+
     def test_changes_apply_to_the_next_call_and_deleted_keys_stop_working(self):
         keys = self.user("changing", {"Effect": "Allow", "Action": "ecs:List*", "Resource": "*"})
         ecs = self.client_as(keys, "ecs")

@@ -40,10 +40,33 @@ Status checkPassRole(ecs::Ecs& ecs, const AwsCall& call, const ecs::CallContext&
   return {};
 }
 
+// The call's own action, when the front door left it here: each resource
+// with its tags as aws:ResourceTag/<key> (a resource without tags, or one
+// that does not exist, has none).
+Status checkOwnAction(ecs::Ecs& ecs, const AwsCall& call, const ecs::CallContext& ctx) {
+  if (!call.iam_request) return {};
+  const IamRequest& wants = *call.iam_request;
+  for (const std::string& resource : wants.resources) {
+    iam::ConditionKeys keys = wants.keys;
+    if (resource.starts_with("arn:") && resource.find('*') == std::string::npos) {
+      if (auto tags = ecs.invoke("ListTagsForResource", bj::object{{"resourceArn", resource}}, ctx)) {
+        if (const bj::array* list = json::getArray(tags->as_object(), "tags"))
+          for (const bj::value& t : *list)
+            if (t.is_object())
+              keys.emplace_back("aws:ResourceTag/" + json::stringOr(t.as_object(), "key"),
+                                json::stringOr(t.as_object(), "value"));
+      }
+    }
+    BERTH_TRY(call.caller.check(wants.action, resource, keys));
+  }
+  return {};
+}
+
 }  // namespace
 
 AwsReply invokeEcs(ecs::Ecs& ecs, const AwsCall& call) {
   ecs::CallContext ctx{call.principal.arn, call.request_id};
+  if (auto ok = checkOwnAction(ecs, call, ctx); !ok) return std::unexpected(ok.error());
   if (auto ok = checkPassRole(ecs, call, ctx); !ok) return std::unexpected(ok.error());
   return ecs.invoke(call.operation->name, call.input, ctx);
 }

@@ -81,11 +81,15 @@ class Iam {
   // Assumes `role_arn` for an AWS service principal (berthd's task
   // credentials): the role's trust policy must allow `service` to call
   // sts:AssumeRole. `duration` is clamped to 900 s .. the role's
-  // MaxSessionDuration. Fails with AccessDenied otherwise.
+  // MaxSessionDuration. `source_arn` (the task, for ECS) is what the trust
+  // policy's conditions see as aws:SourceArn, and its account as
+  // aws:SourceAccount (the confused-deputy guard AWS recommends). Fails
+  // with AccessDenied otherwise.
   Result<SessionCredentials> assumeRoleForService(std::string_view role_arn,
                                                   std::string_view service = "ecs-tasks.amazonaws.com",
                                                   std::string_view session_name = "berth",
-                                                  std::chrono::seconds duration = std::chrono::hours(1));
+                                                  std::chrono::seconds duration = std::chrono::hours(1),
+                                                  std::string_view source_arn = {});
   // Ends a session before it expires (a task stopped); its key becomes
   // unknown. No-op for unknown keys.
   void revokeSession(std::string_view access_key_id);

@@ -189,13 +189,22 @@ Result<bj::value> Iam::getSessionToken(const bj::object& in) {
 }
 
 Result<SessionCredentials> Iam::assumeRoleForService(std::string_view role_arn, std::string_view service,
-                                                     std::string_view session_name, std::chrono::seconds duration) {
+                                                     std::string_view session_name, std::chrono::seconds duration,
+                                                     std::string_view source_arn) {
   std::string who = std::string(service);
   Role* role = roleByArn(role_arn);
   if (!validSessionName(session_name))
     return validationError(fmt::format("Invalid role session name {}.", session_name));
   RequestContext ctx = assumeRequest(role_arn, "", "", session_name, nullptr);
   ctx.principal_service = std::string(service);
+  if (!source_arn.empty()) {
+    ctx.setKey("aws:SourceArn", {std::string(source_arn)});
+    // arn:aws:<service>:<region>:<account>:...
+    std::string_view rest = source_arn;
+    for (int i = 0; i < 4 && rest.find(':') != std::string_view::npos; ++i) rest.remove_prefix(rest.find(':') + 1);
+    if (size_t end = rest.find(':'); end != std::string_view::npos)
+      ctx.setKey("aws:SourceAccount", {std::string(rest.substr(0, end))});
+  }
   if (!role || !role->trust.policy || role->trust.policy->evaluate(ctx) != Effect::kAllow)
     return notAuthorized(who, role_arn);
   int64_t max = json::getInt(role->doc, "MaxSessionDuration").value_or(3600);

@@ -242,5 +242,19 @@ TEST_F(StsTest, ServiceSessionsNeedTheServiceInTheTrustPolicy) {
   EXPECT_FALSE(callWith(creds->access_key_id, creds->secret_access_key, creds->session_token));
 }
 
+TEST_F(StsTest, ServiceTrustPoliciesSeeTheSourceArnAndAccount) {
+  std::string guarded = createRole("guarded", R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+    "Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{
+      "ArnLike":{"aws:SourceArn":"arn:aws:ecs:us-east-1:000000000000:task/dev/*"},
+      "StringEquals":{"aws:SourceAccount":"000000000000"}}}]})");
+  EXPECT_TRUE(iam_->assumeRoleForService(guarded, "ecs-tasks.amazonaws.com", "t1", 1h,
+                                         "arn:aws:ecs:us-east-1:000000000000:task/dev/t1"));
+  EXPECT_FALSE(iam_->assumeRoleForService(guarded, "ecs-tasks.amazonaws.com", "t2", 1h,
+                                          "arn:aws:ecs:us-east-1:000000000000:task/prod/t2"));
+  EXPECT_FALSE(iam_->assumeRoleForService(guarded, "ecs-tasks.amazonaws.com", "t3", 1h,
+                                          "arn:aws:ecs:us-east-1:111111111111:task/dev/t3"));
+  EXPECT_FALSE(iam_->assumeRoleForService(guarded, "ecs-tasks.amazonaws.com", "t4", 1h));
+}
+
 }  // namespace
 }  // namespace berth::iam

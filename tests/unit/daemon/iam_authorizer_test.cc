@@ -41,14 +41,14 @@ class IamAuthorizerTest : public ::testing::Test {
 
 TEST_F(IamAuthorizerTest, RootIsNeverChecked) {
   aws::VerifiedIdentity root{"AKIAROOT", std::string(kAccount), "arn:aws:iam::000000000000:root", "us-east-1", "ecs"};
-  EXPECT_FALSE(authorizer_.forCaller(root, "us-east-1"));
+  EXPECT_FALSE(authorizer_.forCaller(root, "us-east-1").check);
 }
 
 TEST_F(IamAuthorizerTest, DescribeOnlyUserIsRefusedWithAwsWording) {
   auto alice = user("alice", R"({"Version":"2012-10-17","Statement":[
     {"Effect":"Allow","Action":"ecs:Describe*","Resource":"*"},
     {"Effect":"Deny","Action":"ecs:DescribeTasks","Resource":"arn:aws:ecs:*:*:task/secret/*"}]})");
-  api::PermissionCheck check = authorizer_.forCaller(alice, "us-east-1");
+  api::PermissionCheck check = authorizer_.forCaller(alice, "us-east-1").check;
   ASSERT_TRUE(check);
   EXPECT_TRUE(check("ecs:DescribeServices", "arn:aws:ecs:us-east-1:000000000000:service/c/s", {}));
 
@@ -73,28 +73,43 @@ TEST_F(IamAuthorizerTest, GlobalAndServiceConditionKeys) {
      "Condition":{"ArnEquals":{"ecs:cluster":"arn:aws:ecs:us-east-1:000000000000:cluster/dev"},
                   "StringEquals":{"aws:RequestedRegion":"us-east-1","aws:PrincipalTag/team":"blue",
                                   "aws:username":"bob"}}}]})");
-  api::PermissionCheck check = authorizer_.forCaller(bob, "us-east-1");
+  api::PermissionCheck check = authorizer_.forCaller(bob, "us-east-1").check;
   ASSERT_TRUE(check);
   api::ServiceKeys dev{{"ecs:cluster", "arn:aws:ecs:us-east-1:000000000000:cluster/dev"}};
   api::ServiceKeys prod{{"ecs:cluster", "arn:aws:ecs:us-east-1:000000000000:cluster/prod"}};
   EXPECT_TRUE(check("ecs:RunTask", "*", dev));
   EXPECT_FALSE(check("ecs:RunTask", "*", prod));
   EXPECT_FALSE(check("ecs:RunTask", "*", {}));  // no cluster key: ArnEquals cannot hold
-  EXPECT_FALSE(authorizer_.forCaller(bob, "eu-west-1")("ecs:RunTask", "*", dev));
+  EXPECT_FALSE(authorizer_.forCaller(bob, "eu-west-1").check("ecs:RunTask", "*", dev));
 }
 
 TEST_F(IamAuthorizerTest, ADeletedKeyIsRefusedAndChangesApplyToTheNextCall) {
   auto carol = user("carol", R"({"Version":"2012-10-17","Statement":[
     {"Effect":"Allow","Action":"ecs:List*","Resource":"*"}]})");
-  EXPECT_TRUE(authorizer_.forCaller(carol, "us-east-1")("ecs:ListTasks", "*", {}));
+  EXPECT_TRUE(authorizer_.forCaller(carol, "us-east-1").check("ecs:ListTasks", "*", {}));
   call("PutUserPolicy",
        {{"UserName", "carol"}, {"PolicyName", "p"}, {"PolicyDocument", R"({"Version":"2012-10-17","Statement":[
     {"Effect":"Deny","Action":"ecs:*","Resource":"*"}]})"}});
-  EXPECT_FALSE(authorizer_.forCaller(carol, "us-east-1")("ecs:ListTasks", "*", {}));
+  EXPECT_FALSE(authorizer_.forCaller(carol, "us-east-1").check("ecs:ListTasks", "*", {}));
   call("DeleteAccessKey", {{"UserName", "carol"}, {"AccessKeyId", carol.access_key_id}});
-  api::PermissionCheck gone = authorizer_.forCaller(carol, "us-east-1");
+  api::PermissionCheck gone = authorizer_.forCaller(carol, "us-east-1").check;
   ASSERT_TRUE(gone);
   EXPECT_FALSE(gone("ecs:ListTasks", "*", {}));
+}
+
+TEST_F(IamAuthorizerTest, PoliciesOnResourceTagsAskForThemAndUseThem) {
+  auto dave = user("dave", R"({"Version":"2012-10-17","Statement":[
+    {"Effect":"Allow","Action":"ecs:StopTask","Resource":"*"},
+    {"Effect":"Deny","Action":"ecs:StopTask","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/env":"prod"}}}]})");
+  api::CallerCheck who = authorizer_.forCaller(dave, "us-east-1");
+  EXPECT_TRUE(who.needs_resource_tags);
+  EXPECT_TRUE(
+      who.check("ecs:StopTask", "arn:aws:ecs:us-east-1:000000000000:task/c/1", {{"aws:ResourceTag/env", "dev"}}));
+  EXPECT_FALSE(
+      who.check("ecs:StopTask", "arn:aws:ecs:us-east-1:000000000000:task/c/1", {{"aws:ResourceTag/env", "prod"}}));
+  auto erin =
+      user("erin", R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:*","Resource":"*"}]})");
+  EXPECT_FALSE(authorizer_.forCaller(erin, "us-east-1").needs_resource_tags);
 }
 
 }  // namespace
