@@ -25,6 +25,7 @@
 #include "api/registry/registry.h"
 #include "api/ecs/ecs_api.h"
 #include "api/servicediscovery/servicediscovery_api.h"
+#include "api/cloudwatch/cloudwatch_api.h"
 #include "api/kms/kms_api.h"
 #include "api/ssm/ssm_api.h"
 #include "api/front_door.h"
@@ -35,6 +36,7 @@
 #include "control/ecs/ecs.h"
 #include "control/iam/iam.h"
 #include "control/servicediscovery/cloud_map.h"
+#include "control/cloudwatch/cloudwatch.h"
 #include "control/kms/kms.h"
 #include "control/ssm/ssm.h"
 #include "control/network.h"
@@ -129,6 +131,16 @@ void scheduleCredentialsRefresh(asio::steady_timer& timer, TaskIamAgent& task_ia
   });
 }
 
+// Evaluates CloudWatch alarms and expires metric data every 10 seconds.
+void scheduleCloudWatchTick(asio::steady_timer& timer, cloudwatch::CloudWatch& cloudwatch) {
+  timer.expires_after(std::chrono::seconds(10));
+  timer.async_wait([&timer, &cloudwatch](boost::system::error_code ec) {
+    if (ec) return;
+    cloudwatch.tick();
+    scheduleCloudWatchTick(timer, cloudwatch);
+  });
+}
+
 // Deletes KMS keys whose deletion window has passed, once a minute.
 void scheduleKmsTick(asio::steady_timer& timer, kms::Kms& kms) {
   timer.expires_after(std::chrono::minutes(1));
@@ -207,6 +219,11 @@ int runDaemon(const DaemonOptions& options) {
     return 1;
   }
   ecs.setServiceRegistries(&cloud_map);
+  cloudwatch::CloudWatch cloudwatch(cloudwatch::CloudWatchConfig{options.region, options.account_id}, **store, clock);
+  if (auto ok = cloudwatch.load(); !ok) {
+    logLine("cannot load CloudWatch state: " + ok.error().message);
+    return 1;
+  }
   auto kms_master_key = loadOrCreateKmsMasterKey(options.data_dir / "kms-master.key");
   if (!kms_master_key) {
     logLine("cannot load the KMS master key: " + kms_master_key.error().message);
@@ -305,6 +322,10 @@ int runDaemon(const DaemonOptions& options) {
   api::ControlService kms_service("kms", control_io.get_executor(),
                                   [&kms](const api::AwsCall& call) { return api::invokeKms(kms, call); });
   front_door.addService(&kms_service);
+  api::ControlService cloudwatch_service(
+      "monitoring", control_io.get_executor(),
+      [&cloudwatch](const api::AwsCall& call) { return api::invokeCloudWatch(cloudwatch, call); });
+  front_door.addService(&cloudwatch_service);
   api::ControlService ssm_service("ssm", control_io.get_executor(),
                                   [&ssm](const api::AwsCall& call) { return api::invokeSsm(ssm, call); });
   front_door.addService(&ssm_service);
@@ -469,6 +490,8 @@ int runDaemon(const DaemonOptions& options) {
   scheduleOperationPrune(operations_timer, cloud_map);
   asio::steady_timer kms_timer(control_io);
   scheduleKmsTick(kms_timer, kms);
+  asio::steady_timer cloudwatch_timer(control_io);
+  scheduleCloudWatchTick(cloudwatch_timer, cloudwatch);
   asio::steady_timer sessions_timer(control_io);
   scheduleSessionPrune(sessions_timer, iam);
   asio::steady_timer task_credentials_timer(control_io);
@@ -503,6 +526,7 @@ int runDaemon(const DaemonOptions& options) {
     gc_timer.cancel();
     operations_timer.cancel();
     kms_timer.cancel();
+    cloudwatch_timer.cancel();
     sessions_timer.cancel();
     task_credentials_timer.cancel();
     asio::post(retention_strand, [&retention_timer] { retention_timer.cancel(); });
