@@ -176,6 +176,26 @@ class IamEnforcementTest(BerthdTestCase):
         self.assertIn(f"ssm:GetParameter on resource: arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/team/red",
                       r["Error"]["Message"])
 
+    def test_kms_condition_keys(self):
+        kms = self.berthd.client("kms")
+        key = kms.create_key()["KeyMetadata"]["Arn"]
+        keys = self.user(
+            "cryptographer",
+            {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": key,
+             "Condition": {"StringEquals": {"kms:EncryptionContext:app": "web"}}},
+            {"Effect": "Allow", "Action": ["ssm:PutParameter", "ssm:GetParameter"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "kms:*", "Resource": key,
+             "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{REGION}.amazonaws.com"}}})
+        as_user = self.client_as(keys, "kms")
+        blob = as_user.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"app": "web"})["CiphertextBlob"]
+        self.assertEqual(as_user.decrypt(CiphertextBlob=blob, EncryptionContext={"app": "web"})["Plaintext"], b"x")
+        r = self.denied(as_user.encrypt, KeyId=key, Plaintext=b"x", EncryptionContext={"app": "db"})
+        self.assertIn("kms:Encrypt on resource: " + key, r["Error"]["Message"])
+        # Through SSM the key may be used in any context (kms:ViaService).
+        ssm = self.client_as(keys, "ssm")
+        ssm.put_parameter(Name="/kms/via", Type="SecureString", KeyId=key, Value="secret")
+        self.assertEqual(ssm.get_parameter(Name="/kms/via", WithDecryption=True)["Parameter"]["Value"], "secret")
+
     def test_changes_apply_to_the_next_call_and_deleted_keys_stop_working(self):
         keys = self.user("changing", {"Effect": "Allow", "Action": "ecs:List*", "Resource": "*"})
         ecs = self.client_as(keys, "ecs")

@@ -47,7 +47,7 @@ Result<std::string> blobOf(const bj::object& in, std::string_view member) {
 Result<Kms::Encrypted> Kms::encryptWith(std::string_view key_id, std::string_view plaintext,
                                         const EncryptionContext& context, std::string_view action,
                                         const iam::Caller& caller, std::string_view via_service) {
-  Key* k = BERTH_TRY(usable(key_id, action, caller, via_service));
+  Key* k = BERTH_TRY(usable(key_id, action, caller, via_service, &context));
   Encrypted out;
   out.blob = BERTH_TRY(sealBlob(k->material, idOf(*k), plaintext, context));
   out.key_arn = json::stringOr(k->meta, "Arn");
@@ -65,7 +65,7 @@ Result<Kms::Decrypted> Kms::decryptBlob(std::string_view blob, const EncryptionC
     if (idOf(*named) != blob_key) return incorrectKey();
   }
   if (!keys_.contains(blob_key)) return invalidCiphertext();
-  Key* k = BERTH_TRY(usable(blob_key, action, caller, via_service));
+  Key* k = BERTH_TRY(usable(blob_key, action, caller, via_service, &context));
   auto plaintext = openBlob(k->material, *parsed, context);
   if (!plaintext) return invalidCiphertext();
   return Decrypted{std::move(*plaintext), json::stringOr(k->meta, "Arn")};

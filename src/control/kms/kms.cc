@@ -214,17 +214,21 @@ bool Kms::isAwsManagedKeyOf(const Key& k, std::string_view service) const {
 }
 
 Result<Kms::Key*> Kms::usable(std::string_view key_id, std::string_view action, const iam::Caller& caller,
-                              std::string_view via_service) {
+                              std::string_view via_service, const EncryptionContext* context) {
   Key* k = BERTH_TRY(resolve(key_id));
   if (!isAwsManagedKeyOf(*k, via_service)) {
-    BERTH_TRY(caller.check(action, json::stringOr(k->meta, "Arn")));
+    iam::ConditionKeys keys{{"kms:CallerAccount", caller.account_id.empty() ? config_.account_id : caller.account_id}};
+    if (!via_service.empty())
+      keys.emplace_back("kms:ViaService", fmt::format("{}.{}.amazonaws.com", via_service, config_.region));
+    if (context)
+      for (const auto& [name, value] : *context) keys.emplace_back("kms:EncryptionContext:" + name, value);
+    BERTH_TRY(caller.check(action, json::stringOr(k->meta, "Arn"), keys));
     BERTH_TRY(keyPolicyAllows(*k, action, caller));
   }
   std::string state = stateOf(*k);
   if (state == "Disabled") return disabled(json::stringOr(k->meta, "Arn"));
   if (state == "PendingDeletion") return pendingDeletion(json::stringOr(k->meta, "Arn"));
-  if (state != "Enabled")
-    return invalidState(fmt::format("{} is {}.", json::stringOr(k->meta, "Arn"), state));
+  if (state != "Enabled") return invalidState(fmt::format("{} is {}.", json::stringOr(k->meta, "Arn"), state));
   return k;
 }
 
@@ -289,9 +293,9 @@ Result<Kms::Key> Kms::newKey(std::string description, std::string key_manager, s
 
 Result<Kms::Key*> Kms::createAwsManagedKey(std::string_view alias_name) {
   std::string service(alias_name.substr(std::string_view("alias/aws/").size()));
-  std::string description = service == "ssm"
-                                ? "Default key that protects my SSM parameters when no other key is defined"
-                                : fmt::format("Default key that protects my {} data when no other key is defined", service);
+  std::string description =
+      service == "ssm" ? "Default key that protects my SSM parameters when no other key is defined"
+                       : fmt::format("Default key that protects my {} data when no other key is defined", service);
   // AWS managed keys allow use through their service by any principal of the
   // account that IAM allows, and the account to read them.
   std::string policy = fmt::format(
@@ -325,9 +329,12 @@ Result<Kms::Key*> Kms::createAwsManagedKey(std::string_view alias_name) {
 }
 
 void Kms::persist(store::Batch& batch, const Key& k) const {
-  bj::object o{{"metadata", k.meta},         {"material", base64Encode(k.sealed)},
-               {"policy", k.policy},         {"tags", k.tags},
-               {"rotation", k.rotation},     {"rotation_days", k.rotation_days},
+  bj::object o{{"metadata", k.meta},
+               {"material", base64Encode(k.sealed)},
+               {"policy", k.policy},
+               {"tags", k.tags},
+               {"rotation", k.rotation},
+               {"rotation_days", k.rotation_days},
                {"rotation_since", k.rotation_since}};
   batch.put(std::string(kKeyKind), idOf(k), json::serialize(o));
 }
@@ -362,8 +369,7 @@ Result<bj::value> Kms::createKey(const bj::object& in, const iam::Caller&) {
   std::string policy = json::stringOr(in, "Policy");
   if (!policy.empty()) {
     auto parsed = iam::Policy::parse(policy, iam::PolicyKind::kResource);
-    if (!parsed)
-      return fail(ErrorCode::kInvalidArgument, parsed.error().message, "MalformedPolicyDocumentException");
+    if (!parsed) return fail(ErrorCode::kInvalidArgument, parsed.error().message, "MalformedPolicyDocumentException");
   } else {
     policy = defaultPolicy();
   }
@@ -444,7 +450,8 @@ Result<bj::value> Kms::scheduleKeyDeletion(const bj::object& in, const iam::Call
         "have value between 7 and 30",
         days));
   double when = clock_.epochSeconds() + static_cast<double>(days) * kDay;
-  bj::object reply{{"KeyId", arn}, {"DeletionDate", when}, {"KeyState", "PendingDeletion"}, {"PendingWindowInDays", days}};
+  bj::object reply{
+      {"KeyId", arn}, {"DeletionDate", when}, {"KeyState", "PendingDeletion"}, {"PendingWindowInDays", days}};
   return editKey(
       *k,
       [&](Key& u) -> Status {

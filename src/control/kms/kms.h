@@ -155,9 +155,11 @@ class Kms {
   Result<Key*> authorized(std::string_view key_id, std::string_view action, const iam::Caller& caller);
   // authorized() (unless the key is `via_service`'s own AWS managed key),
   // then the key must be Enabled (DisabledException, KMSInvalidStateException
-  // otherwise): for cryptographic operations.
+  // otherwise): for cryptographic operations. IAM sees the condition keys
+  // kms:CallerAccount, kms:ViaService ("<service>.<region>.amazonaws.com")
+  // and kms:EncryptionContext:<key> for each pair of `context`.
   Result<Key*> usable(std::string_view key_id, std::string_view action, const iam::Caller& caller,
-                      std::string_view via_service = {});
+                      std::string_view via_service = {}, const EncryptionContext* context = nullptr);
   // Whether `k` is the AWS managed key alias/aws/<service>.
   bool isAwsManagedKeyOf(const Key& k, std::string_view service) const;
   // Fails when the key policy explicitly denies `action` to the caller.
