@@ -15,7 +15,11 @@
 // Threads: any; reads one snapshot per call.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 
 #include "api/authorizer.h"
 #include "common/clock.h"
@@ -31,9 +35,22 @@ class IamAuthorizer final : public api::Authorizer {
   api::CallerCheck forCaller(const aws::VerifiedIdentity& identity, std::string_view region) const override;
 
  private:
+  // The keys that depend only on the principal and the region, built once
+  // per snapshot revision (a principal's entry is replaced on every change).
+  std::shared_ptr<const iam::RequestContext> principalKeys(uint64_t revision,
+                                                           const std::shared_ptr<const iam::PrincipalInfo>& who,
+                                                           std::string_view region) const;
+
   const iam::IdentityView& view_;
   std::string root_key_;
   const Clock& clock_;
+  struct Cached {
+    std::shared_ptr<const iam::PrincipalInfo> who;  // keeps the key's pointer valid
+    std::shared_ptr<const iam::RequestContext> keys;
+  };
+  mutable std::mutex mu_;
+  mutable uint64_t cached_revision_ = 0;
+  mutable std::map<std::pair<const iam::PrincipalInfo*, std::string>, Cached, std::less<>> cache_;
 };
 
 // The refusal for `principal_arn` asking `action` on `resource`.

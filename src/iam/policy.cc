@@ -277,6 +277,7 @@ struct Policy::Compiled {
   size_t deny_count = 0;
   uint64_t services = 0;  // union of the statements'
   bool uses_resource_tags = false;  // some condition or variable names aws:ResourceTag/...
+  bool uses_time = false;           // ... aws:CurrentTime or aws:EpochTime
 };
 
 namespace {
@@ -351,6 +352,8 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view json, Polic
   std::string lowered(json);
   for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   compiled->uses_resource_tags = lowered.find("aws:resourcetag/") != std::string::npos;
+  compiled->uses_time =
+      lowered.find("aws:currenttime") != std::string::npos || lowered.find("aws:epochtime") != std::string::npos;
   std::vector<Statement> allows;
   for (auto& f : fields) {
     Statement s = BERTH_TRY(compileStatement(f, variables));
@@ -369,6 +372,8 @@ Policy::~Policy() = default;
 PolicyKind Policy::kind() const { return compiled_->kind; }
 
 bool Policy::usesResourceTags() const { return compiled_->uses_resource_tags; }
+
+bool Policy::usesTime() const { return compiled_->uses_time; }
 
 Effect Policy::evaluate(const RequestContext& request) const {
   ActionView action;

@@ -82,6 +82,9 @@ class Policy {
   // Whether the document mentions aws:ResourceTag/ keys: a request must then
   // carry the resource's tags (RequestContext keys) to be judged right.
   bool usesResourceTags() const;
+  // Whether it mentions aws:CurrentTime or aws:EpochTime (which a caller
+  // then computes per request).
+  bool usesTime() const;
   ~Policy();
 
   struct Compiled;  // policy.cc

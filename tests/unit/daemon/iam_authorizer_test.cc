@@ -112,5 +112,22 @@ TEST_F(IamAuthorizerTest, PoliciesOnResourceTagsAskForThemAndUseThem) {
   EXPECT_FALSE(authorizer_.forCaller(erin, "us-east-1").needs_resource_tags);
 }
 
+TEST_F(IamAuthorizerTest, TimeConditionsSeeEachCallsTimeAndSharedKeysFollowChanges) {
+  auto frank = user("frank", R"({"Version":"2012-10-17","Statement":[
+    {"Effect":"Allow","Action":"ecs:ListTasks","Resource":"*",
+     "Condition":{"DateLessThan":{"aws:CurrentTime":"2026-06-01T00:00:00Z"}}}]})");
+  EXPECT_TRUE(authorizer_.forCaller(frank, "us-east-1").check("ecs:ListTasks", "*", {}));
+  clock_.advance(std::chrono::hours(24 * 200));  // FakeClock starts at 2026-01-01
+  EXPECT_FALSE(authorizer_.forCaller(frank, "us-east-1").check("ecs:ListTasks", "*", {}));
+
+  // Principal tags are among the shared keys: a new tag is seen at once.
+  auto grace = user("grace", R"({"Version":"2012-10-17","Statement":[
+    {"Effect":"Allow","Action":"ecs:ListTasks","Resource":"*",
+     "Condition":{"StringEquals":{"aws:PrincipalTag/team":"green"}}}]})");
+  EXPECT_FALSE(authorizer_.forCaller(grace, "us-east-1").check("ecs:ListTasks", "*", {}));
+  call("TagUser", {{"UserName", "grace"}, {"Tags", bj::array{bj::object{{"Key", "team"}, {"Value", "green"}}}}});
+  EXPECT_TRUE(authorizer_.forCaller(grace, "us-east-1").check("ecs:ListTasks", "*", {}));
+}
+
 }  // namespace
 }  // namespace berth::daemon
