@@ -364,13 +364,7 @@ Result<bj::value> CloudWatch::tagResource(const bj::object& in) {
       tags.push_back(t);
   }
   if (tags.size() > kMaxTags) return limitExceeded(fmt::format("A resource can have at most {} tags.", kMaxTags));
-  Alarm copy = *a;
-  copy.tags = tags;
-  store::Batch batch;
-  persist(batch, copy);
-  BERTH_TRY(commit(batch));
-  a->tags = std::move(tags);
-  return bj::object{};
+  return replaceTags(*a, std::move(tags));
 }
 
 Result<bj::value> CloudWatch::untagResource(const bj::object& in) {
@@ -379,12 +373,16 @@ Result<bj::value> CloudWatch::untagResource(const bj::object& in) {
   bj::array tags;
   for (const auto& t : a->tags)
     if (std::find(keys.begin(), keys.end(), json::stringOr(t.as_object(), "Key")) == keys.end()) tags.push_back(t);
-  Alarm copy = *a;
+  return replaceTags(*a, std::move(tags));
+}
+
+Result<bj::value> CloudWatch::replaceTags(Alarm& a, bj::array tags) {
+  Alarm copy = a;
   copy.tags = tags;
   store::Batch batch;
   persist(batch, copy);
   BERTH_TRY(commit(batch));
-  a->tags = std::move(tags);
+  a.tags = std::move(tags);
   return bj::object{};
 }
 

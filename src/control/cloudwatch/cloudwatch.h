@@ -161,6 +161,8 @@ class CloudWatch {
   Result<bj::value> setActionsEnabled(const bj::object& in, bool enabled);
   Result<bj::value> tagResource(const bj::object& in);
   Result<bj::value> untagResource(const bj::object& in);
+  // Commits `tags` as the alarm's, then sets them in memory.
+  Result<bj::value> replaceTags(Alarm& a, bj::array tags);
   Result<bj::value> listTagsForResource(const bj::object& in);
   Result<Alarm*> alarmByArn(std::string_view arn);
 
