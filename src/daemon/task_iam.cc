@@ -47,12 +47,14 @@ iam::Caller TaskIamAgent::roleCaller(const std::string& role_arn) const {
       fmt::format("arn:aws:sts::{}:assumed-role/{}/berth-agent", caller.account_id, nameOfRole(role_arn));
   std::shared_ptr<const iam::PrincipalInfo> role = iam_.identityView().snapshot()->principal(role_arn);
   std::string principal = caller.principal_arn;
-  caller.authorize = [role, role_arn, principal](std::string_view action, std::string_view resource) -> Status {
+  caller.authorize_keyed = [role, role_arn, principal](std::string_view action, std::string_view resource,
+                                                       const iam::ConditionKeys& keys) -> Status {
     iam::Decision d = iam::Decision::kImplicitDeny;
     if (role) {
       iam::RequestContext request;
       request.action = action;
       request.resource = resource;
+      for (const auto& [k, v] : keys) request.setKey(k, {v});
       request.principal_arn = principal;
       request.principal_account = role->account_id;
       request.setKey("aws:PrincipalArn", {role_arn});
@@ -62,6 +64,9 @@ iam::Caller TaskIamAgent::roleCaller(const std::string& role_arn) const {
     }
     if (d == iam::Decision::kAllow) return {};
     return std::unexpected(accessDenied(principal, action, resource, d));
+  };
+  caller.authorize = [keyed = caller.authorize_keyed](std::string_view action, std::string_view resource) {
+    return keyed(action, resource, {});
   };
   return caller;
 }

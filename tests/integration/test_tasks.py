@@ -354,11 +354,13 @@ class RealTaskTest(RealTaskCase):
         self.assertIn("ssm:GetParameters", refused["stoppedReason"])
         self.assertNotIn(secret, json.dumps(refused, default=str))
 
+        # kms:Decrypt only through SSM, as AWS's guides write it.
         iam.put_role_policy(RoleName="it-exec", PolicyName="dev-secrets", PolicyDocument=json.dumps({
             "Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Action": "ssm:GetParameters",
                  "Resource": "arn:aws:ssm:*:*:parameter/durableai/dev/*"},
-                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key["Arn"]}]}))
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key["Arn"],
+                 "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{REGION}.amazonaws.com"}}}]}))
         first, second = self.run_task("seeded"), self.run_task("seeded")
         running = self.wait_status(first, "RUNNING")
         ip = self.task_ip(running)
