@@ -15,24 +15,8 @@
 # or lost queries.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${BERTH_BUILD_DIR:-$root/build}"
-python="${BERTH_BENCH_PYTHON:-/root/.pyenv/versions/3.11.7/bin/python3}"
-[[ -x "$python" ]] || python="$(command -v python3)"
-
-if [[ -z "${BERTH_BENCH_NO_BUILD:-}" ]]; then
-  lock="${BERTH_BUILD_LOCK:-/tmp/berth-build.lock}"
-  if ! log="$(flock "$lock" nice ninja -C "$build" -j2 berthd 2>&1)"; then
-    printf '%s\n' "$log" | tail -20 >&2
-    echo "dns.sh: the build failed (BERTH_BENCH_NO_BUILD=1 runs the binaries already in $build/bin)" >&2
-    exit 2
-  fi
-fi
-if ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt" ||
-   grep -q '^BERTH_SANITIZE:BOOL=ON$' "$build/CMakeCache.txt"; then
-  echo "dns.sh: $build is not a plain Release build; its numbers would not mean much" >&2
-  exit 2
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_build dns.sh berthd
 # A private copy: the shared build dir may be rebuilt while this runs.
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

@@ -13,22 +13,8 @@
 # Needs wrk, boto3 and a Release build in build/. Talks only to 127.0.0.1.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${BERTH_BUILD_DIR:-$root/build}"
-python="${BERTH_BENCH_PYTHON:-/root/.pyenv/versions/3.11.7/bin/python3}"
-[[ -x "$python" ]] || python="$(command -v python3)"
-
-if [[ -z "${BERTH_BENCH_NO_BUILD:-}" ]]; then
-  if ! log="$(ninja -C "$build" berthd iam_policy_bench iam_authorizer_bench 2>&1)"; then
-    printf '%s\n' "$log" | tail -20 >&2
-    echo "iam.sh: the build failed" >&2
-    exit 2
-  fi
-fi
-if ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt"; then
-  echo "iam.sh: $build is not a Release build; its numbers would not mean much" >&2
-  exit 2
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_build iam.sh berthd iam_policy_bench iam_authorizer_bench
 command -v wrk >/dev/null || { echo "iam.sh: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 
 echo "== policy evaluation alone (iam_policy_bench) =="

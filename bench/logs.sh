@@ -31,28 +31,8 @@
 # error or wrong answer.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${BERTH_BUILD_DIR:-$root/build}"
-python="${BERTH_BENCH_PYTHON:-/root/.pyenv/versions/3.11.7/bin/python3}"
-[[ -x "$python" ]] || python="$(command -v python3)"
-
-if [[ -z "${BERTH_BENCH_NO_BUILD:-}" ]]; then
-  if [[ ! -f "$build/build.ninja" ]]; then
-    echo "logs.sh: no $build/build.ninja (configure a Release build first)" >&2
-    exit 2
-  fi
-  lock="${BERTH_BUILD_LOCK:-/tmp/berth-build.lock}"
-  if ! log="$(flock "$lock" nice ninja -C "$build" -j2 berthd berth berth-monitor 2>&1)"; then
-    printf '%s\n' "$log" | tail -20 >&2
-    echo "logs.sh: the build failed (BERTH_BENCH_NO_BUILD=1 runs the binaries already in $build/bin)" >&2
-    exit 2
-  fi
-fi
-if ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt" ||
-   grep -q '^BERTH_SANITIZE:BOOL=ON$' "$build/CMakeCache.txt"; then
-  echo "logs.sh: $build is not a plain Release build; its numbers would not mean much" >&2
-  exit 2
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_build logs.sh berthd berth berth-monitor
 for bin in berthd berth berth-monitor; do
   [[ -x "$build/bin/$bin" ]] || { echo "logs.sh: no $build/bin/$bin" >&2; exit 2; }
 done

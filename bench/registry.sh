@@ -23,29 +23,8 @@
 # from GetAuthorizationToken. Talks only to 127.0.0.1. Exits 1 on any error.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${BERTH_BUILD_DIR:-$root/build}"
-python="${BERTH_BENCH_PYTHON:-/root/.pyenv/versions/3.11.7/bin/python3}"
-[[ -x "$python" ]] || python="$(command -v python3)"
-
-if [[ -z "${BERTH_BENCH_NO_BUILD:-}" ]]; then
-  if [[ ! -f "$build/build.ninja" ]]; then
-    echo "registry.sh: no $build/build.ninja (configure a Release build first)" >&2
-    exit 2
-  fi
-  # The build dir may be shared: build under the same lock as everyone else.
-  lock="${BERTH_BUILD_LOCK:-/tmp/berth-build.lock}"
-  if ! log="$(flock "$lock" nice ninja -C "$build" berthd paced_load unpack_layer 2>&1)"; then
-    printf '%s\n' "$log" | tail -20 >&2
-    echo "registry.sh: the build failed (BERTH_BENCH_NO_BUILD=1 runs the binaries already in $build/bin)" >&2
-    exit 2
-  fi
-fi
-if ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt" ||
-   grep -q '^BERTH_SANITIZE:BOOL=ON$' "$build/CMakeCache.txt"; then
-  echo "registry.sh: $build is not a plain Release build; its numbers would not mean much" >&2
-  exit 2
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_build registry.sh berthd paced_load unpack_layer
 for tool in curl skopeo wrk gzip tar openssl dd; do
   command -v "$tool" >/dev/null || { echo "registry.sh: $tool is not installed" >&2; exit 2; }
 done

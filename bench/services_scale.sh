@@ -8,8 +8,7 @@
 #   bench/services_scale.sh --reps 5 --store memory --json out.jsonl
 #   BERTH_BENCH_NO_BUILD=1 bench/services_scale.sh  # use build/bin as it is
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-build="${BERTH_BUILD_DIR:-$root/build}"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 reps=3
 store=sqlite
 sizes="100 1000"
@@ -27,9 +26,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-if [[ -z "${BERTH_BENCH_NO_BUILD:-}" ]]; then
-  flock /tmp/berth-build.lock nice ninja -C "$build" -j2 services_scale_bench >&2
-fi
+bench_build services_scale.sh services_scale_bench
 bin="$build/bin/services_scale_bench"
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT

@@ -28,32 +28,13 @@
 # 127.0.0.1 and the task namespaces. Exits 1 on any error.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${BERTH_BUILD_DIR:-$root/build}"
-python="${BERTH_BENCH_PYTHON:-/root/.pyenv/versions/3.11.7/bin/python3}"
-[[ -x "$python" ]] || python="$(command -v python3)"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 if [[ "$(id -u)" != 0 ]]; then
   echo "tasks.sh: needs root (namespaces, cgroups, mounts, a bridge)" >&2
   exit 2
 fi
-if [[ -z "${BERTH_BENCH_NO_BUILD:-}" ]]; then
-  if [[ ! -f "$build/build.ninja" ]]; then
-    echo "tasks.sh: no $build/build.ninja (configure a Release build first)" >&2
-    exit 2
-  fi
-  lock="${BERTH_BUILD_LOCK:-/tmp/berth-build.lock}"
-  if ! log="$(flock "$lock" nice ninja -C "$build" -j2 berthd berth berth-monitor task_churn 2>&1)"; then
-    printf '%s\n' "$log" | tail -20 >&2
-    echo "tasks.sh: the build failed (BERTH_BENCH_NO_BUILD=1 runs the binaries already in $build/bin)" >&2
-    exit 2
-  fi
-fi
-if ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt" ||
-   grep -q '^BERTH_SANITIZE:BOOL=ON$' "$build/CMakeCache.txt"; then
-  echo "tasks.sh: $build is not a plain Release build; its numbers would not mean much" >&2
-  exit 2
-fi
+bench_build tasks.sh berthd berth berth-monitor task_churn
 command -v runc >/dev/null || [[ -x /usr/sbin/runc ]] || { echo "tasks.sh: runc is not installed" >&2; exit 2; }
 [[ -x /bin/busybox ]] || { echo "tasks.sh: busybox-static is not installed" >&2; exit 2; }
 for bin in berthd berth berth-monitor; do
