@@ -168,6 +168,11 @@ class Iam {
   Result<bj::value> deleteRole(const bj::object& in);
   Result<bj::value> tagRole(const bj::object& in);
   Result<bj::value> untagRole(const bj::object& in);
+  // What ListRoleTags/ListUserTags, Get*Policy and List*Policies answer
+  // for a role or a user (`kind` is "Role" or "User").
+  static bj::object listTagsOf(const Identity& e, const bj::object& in);
+  static Result<bj::value> getInlineOf(const Identity& e, std::string_view kind, const bj::object& in);
+  static bj::object listInlineNamesOf(const Identity& e, const bj::object& in);
   Result<bj::value> listRoleTags(const bj::object& in);
   Result<bj::value> putRolePolicy(const bj::object& in);
   Result<bj::value> getRolePolicy(const bj::object& in);

@@ -180,13 +180,36 @@ Result<bj::value> Iam::untagRole(const bj::object& in) {
   return editTags(next, true, nullptr, json::getArray(in, "TagKeys"));
 }
 
-Result<bj::value> Iam::listRoleTags(const bj::object& in) {
-  Role* r = BERTH_TRY(findRole(json::stringOr(in, "RoleName")));
+bj::object Iam::listTagsOf(const Identity& e, const bj::object& in) {
   std::vector<util::Keyed> items;
-  for (const auto& t : r->tags) items.push_back({json::stringOr(t.as_object(), "Key"), t});
+  for (const auto& t : e.tags) items.push_back({json::stringOr(t.as_object(), "Key"), t});
   bj::object out;
   util::paginate(std::move(items), in, "Tags", out);
   return out;
+}
+
+Result<bj::value> Iam::getInlineOf(const Identity& e, std::string_view kind, const bj::object& in) {
+  std::string name = json::stringOr(in, "PolicyName");
+  auto it = e.inline_policies.find(name);
+  if (it == e.inline_policies.end())
+    return noSuchEntity(
+        fmt::format("The {} policy with name {} cannot be found.", kind == "Role" ? "role" : "user", name));
+  std::string name_member = std::string(kind) + "Name";
+  return bj::object{{name_member, json::stringOr(e.doc, name_member)},
+                    {"PolicyName", it->first},
+                    {"PolicyDocument", util::urlEncode(it->second.text)}};
+}
+
+bj::object Iam::listInlineNamesOf(const Identity& e, const bj::object& in) {
+  std::vector<util::Keyed> items;
+  for (const auto& [name, _] : e.inline_policies) items.push_back({name, bj::string(name)});
+  bj::object out;
+  util::paginate(std::move(items), in, "PolicyNames", out);
+  return out;
+}
+
+Result<bj::value> Iam::listRoleTags(const bj::object& in) {
+  return listTagsOf(*BERTH_TRY(findRole(json::stringOr(in, "RoleName"))), in);
 }
 
 Result<bj::value> Iam::putRolePolicy(const bj::object& in) {
@@ -195,14 +218,7 @@ Result<bj::value> Iam::putRolePolicy(const bj::object& in) {
 }
 
 Result<bj::value> Iam::getRolePolicy(const bj::object& in) {
-  Role* r = BERTH_TRY(findRole(json::stringOr(in, "RoleName")));
-  std::string name = json::stringOr(in, "PolicyName");
-  auto it = r->inline_policies.find(name);
-  if (it == r->inline_policies.end())
-    return noSuchEntity(fmt::format("The role policy with name {} cannot be found.", name));
-  return bj::object{{"RoleName", json::stringOr(r->doc, "RoleName")},
-                    {"PolicyName", it->first},
-                    {"PolicyDocument", util::urlEncode(it->second.text)}};
+  return getInlineOf(*BERTH_TRY(findRole(json::stringOr(in, "RoleName"))), "Role", in);
 }
 
 Result<bj::value> Iam::deleteRolePolicy(const bj::object& in) {
@@ -211,12 +227,7 @@ Result<bj::value> Iam::deleteRolePolicy(const bj::object& in) {
 }
 
 Result<bj::value> Iam::listRolePolicies(const bj::object& in) {
-  Role* r = BERTH_TRY(findRole(json::stringOr(in, "RoleName")));
-  std::vector<util::Keyed> items;
-  for (const auto& [name, _] : r->inline_policies) items.push_back({name, bj::string(name)});
-  bj::object out;
-  util::paginate(std::move(items), in, "PolicyNames", out);
-  return out;
+  return listInlineNamesOf(*BERTH_TRY(findRole(json::stringOr(in, "RoleName"))), in);
 }
 
 Result<bj::value> Iam::attachRolePolicy(const bj::object& in) {

@@ -127,12 +127,7 @@ Result<bj::value> Iam::untagUser(const bj::object& in) {
 }
 
 Result<bj::value> Iam::listUserTags(const bj::object& in) {
-  User* u = BERTH_TRY(findUser(json::stringOr(in, "UserName")));
-  std::vector<util::Keyed> items;
-  for (const auto& t : u->tags) items.push_back({json::stringOr(t.as_object(), "Key"), t});
-  bj::object out;
-  util::paginate(std::move(items), in, "Tags", out);
-  return out;
+  return listTagsOf(*BERTH_TRY(findUser(json::stringOr(in, "UserName"))), in);
 }
 
 Result<bj::value> Iam::putUserPolicy(const bj::object& in) {
@@ -141,14 +136,7 @@ Result<bj::value> Iam::putUserPolicy(const bj::object& in) {
 }
 
 Result<bj::value> Iam::getUserPolicy(const bj::object& in) {
-  User* u = BERTH_TRY(findUser(json::stringOr(in, "UserName")));
-  std::string name = json::stringOr(in, "PolicyName");
-  auto it = u->inline_policies.find(name);
-  if (it == u->inline_policies.end())
-    return noSuchEntity(fmt::format("The user policy with name {} cannot be found.", name));
-  return bj::object{{"UserName", json::stringOr(u->doc, "UserName")},
-                    {"PolicyName", it->first},
-                    {"PolicyDocument", util::urlEncode(it->second.text)}};
+  return getInlineOf(*BERTH_TRY(findUser(json::stringOr(in, "UserName"))), "User", in);
 }
 
 Result<bj::value> Iam::deleteUserPolicy(const bj::object& in) {
@@ -157,12 +145,7 @@ Result<bj::value> Iam::deleteUserPolicy(const bj::object& in) {
 }
 
 Result<bj::value> Iam::listUserPolicies(const bj::object& in) {
-  User* u = BERTH_TRY(findUser(json::stringOr(in, "UserName")));
-  std::vector<util::Keyed> items;
-  for (const auto& [name, _] : u->inline_policies) items.push_back({name, bj::string(name)});
-  bj::object out;
-  util::paginate(std::move(items), in, "PolicyNames", out);
-  return out;
+  return listInlineNamesOf(*BERTH_TRY(findUser(json::stringOr(in, "UserName"))), in);
 }
 
 Result<bj::value> Iam::attachUserPolicy(const bj::object& in) {
