@@ -31,6 +31,15 @@ void FakeClock::advance(std::chrono::microseconds by) { micros_.fetch_add(by.cou
 
 void FakeClock::set(WallTime to) { micros_.store(to.time_since_epoch().count()); }
 
+ScaledClock::ScaledClock(const Clock& base, double scale) : base_(base), scale_(scale), origin_(base.now()) {}
+
+WallTime ScaledClock::now() const { return fromBase(base_.now()); }
+
+WallTime ScaledClock::fromBase(WallTime base_time) const {
+  auto elapsed = static_cast<double>((base_time - origin_).count()) * scale_;
+  return origin_ + std::chrono::microseconds(static_cast<int64_t>(elapsed));
+}
+
 double toEpochSeconds(WallTime t) {
   // Millisecond precision, as AWS services return.
   int64_t ms = t.time_since_epoch().count() / 1000;

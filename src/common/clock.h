@@ -42,6 +42,25 @@ class FakeClock final : public Clock {
   std::atomic<int64_t> micros_;
 };
 
+// A clock that runs `scale` times faster than `base` from the moment it is
+// made: berthd --time-scale, so that a demo or a test sees minutes of
+// control time (cooldowns, alarm periods, schedules) pass in seconds.
+// Thread-safe.
+class ScaledClock final : public Clock {
+ public:
+  ScaledClock(const Clock& base, double scale);
+  WallTime now() const override;
+  // The scaled time of `base_time`, an instant on the base clock (events
+  // the agent timestamps on real time).
+  WallTime fromBase(WallTime base_time) const;
+  double scale() const { return scale_; }
+
+ private:
+  const Clock& base_;
+  double scale_;
+  WallTime origin_;
+};
+
 double toEpochSeconds(WallTime t);
 // ISO 8601 with milliseconds and 'Z', as the Query protocol's XML writes it.
 std::string toIso8601(WallTime t);

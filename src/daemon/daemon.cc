@@ -25,6 +25,7 @@
 #include "api/registry/registry.h"
 #include "api/ecs/ecs_api.h"
 #include "api/servicediscovery/servicediscovery_api.h"
+#include "api/autoscaling/autoscaling_api.h"
 #include "api/cloudwatch/cloudwatch_api.h"
 #include "api/kms/kms_api.h"
 #include "api/ssm/ssm_api.h"
@@ -36,6 +37,8 @@
 #include "control/ecs/ecs.h"
 #include "control/iam/iam.h"
 #include "control/servicediscovery/cloud_map.h"
+#include "control/autoscaling/autoscaling.h"
+#include "control/autoscaling/ecs_resources.h"
 #include "control/cloudwatch/cloudwatch.h"
 #include "control/kms/kms.h"
 #include "control/ssm/ssm.h"
@@ -128,6 +131,16 @@ void scheduleCredentialsRefresh(asio::steady_timer& timer, TaskIamAgent& task_ia
     if (ec) return;
     task_iam.refresh();
     scheduleCredentialsRefresh(timer, task_iam);
+  });
+}
+
+// Fires Application Auto Scaling's scheduled actions every 5 seconds.
+void scheduleAutoScalingTick(asio::steady_timer& timer, autoscaling::ApplicationAutoScaling& autoscaling) {
+  timer.expires_after(std::chrono::seconds(5));
+  timer.async_wait([&timer, &autoscaling](boost::system::error_code ec) {
+    if (ec) return;
+    autoscaling.tick();
+    scheduleAutoScalingTick(timer, autoscaling);
   });
 }
 
@@ -224,6 +237,16 @@ int runDaemon(const DaemonOptions& options) {
     logLine("cannot load CloudWatch state: " + ok.error().message);
     return 1;
   }
+  // Application Auto Scaling sets ECS services' desired counts and receives
+  // its alarms' actions from CloudWatch.
+  autoscaling::EcsScalableResources scalable_services(ecs, options.account_id);
+  autoscaling::ApplicationAutoScaling autoscaling(
+      autoscaling::AutoScalingConfig{options.region, options.account_id}, **store, clock, cloudwatch, scalable_services);
+  if (auto ok = autoscaling.load(); !ok) {
+    logLine("cannot load Application Auto Scaling state: " + ok.error().message);
+    return 1;
+  }
+  cloudwatch.setActionSink(&autoscaling);
   auto kms_master_key = loadOrCreateKmsMasterKey(options.data_dir / "kms-master.key");
   if (!kms_master_key) {
     logLine("cannot load the KMS master key: " + kms_master_key.error().message);
@@ -326,6 +349,10 @@ int runDaemon(const DaemonOptions& options) {
       "monitoring", control_io.get_executor(),
       [&cloudwatch](const api::AwsCall& call) { return api::invokeCloudWatch(cloudwatch, call); });
   front_door.addService(&cloudwatch_service);
+  api::ControlService autoscaling_service(
+      "application-autoscaling", control_io.get_executor(),
+      [&autoscaling](const api::AwsCall& call) { return api::invokeAutoScaling(autoscaling, call); });
+  front_door.addService(&autoscaling_service);
   api::ControlService ssm_service("ssm", control_io.get_executor(),
                                   [&ssm](const api::AwsCall& call) { return api::invokeSsm(ssm, call); });
   front_door.addService(&ssm_service);
@@ -492,6 +519,8 @@ int runDaemon(const DaemonOptions& options) {
   scheduleKmsTick(kms_timer, kms);
   asio::steady_timer cloudwatch_timer(control_io);
   scheduleCloudWatchTick(cloudwatch_timer, cloudwatch);
+  asio::steady_timer autoscaling_timer(control_io);
+  scheduleAutoScalingTick(autoscaling_timer, autoscaling);
   asio::steady_timer sessions_timer(control_io);
   scheduleSessionPrune(sessions_timer, iam);
   asio::steady_timer task_credentials_timer(control_io);
@@ -527,6 +556,7 @@ int runDaemon(const DaemonOptions& options) {
     operations_timer.cancel();
     kms_timer.cancel();
     cloudwatch_timer.cancel();
+    autoscaling_timer.cancel();
     sessions_timer.cancel();
     task_credentials_timer.cancel();
     asio::post(retention_strand, [&retention_timer] { retention_timer.cancel(); });
