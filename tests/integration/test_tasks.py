@@ -51,7 +51,7 @@ CGROUP_PARENT = f"berth-it-{RUN_ID}"
 
 
 def vpc_cidr(slot):
-    """A VPC CIDR for the test module in `slot` (0-3): ctest runs the real-task
+    """A VPC CIDR for the test module in `slot` (0-4): ctest runs the real-task
     modules side by side, each with a bridge owning its VPC, so each draws
     from a range of its own (and at random within it, clear of leftovers)."""
     return f"10.{100 + 25 * slot + random.randrange(25)}.0.0/16"
