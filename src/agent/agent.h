@@ -12,6 +12,7 @@
 // directly.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -90,6 +91,18 @@ struct StopRequest {
 
 using EventSink = std::function<void(TaskEvent)>;
 
+// One task's resource usage as the node measures it: cumulative counters
+// (the control plane turns them into rates between two samples) and the
+// current memory. Network counters are the task's view (rx: received by
+// the task).
+struct TaskUsage {
+  std::string task_arn;
+  uint64_t cpu_ns = 0;        // CPU time of the task cgroup since it was made
+  uint64_t memory_bytes = 0;  // usage minus inactive page cache, as ECS counts it
+  uint64_t rx_bytes = 0;
+  uint64_t tx_bytes = 0;
+};
+
 class Agent {
  public:
   virtual ~Agent() = default;
@@ -100,6 +113,11 @@ class Agent {
   // Tasks the agent still knows after a restart of berthd (recover()).
   virtual std::vector<std::string> knownTasks() const = 0;
   virtual std::string_view name() const = 0;
+  // Usage of every task that is RUNNING, one entry per task, into `out`
+  // (resized; its strings' storage is reused from call to call). Called on
+  // the control executor about once a second: must be cheap and must not
+  // wait for a task's work. Default: no usage known.
+  virtual void sampleUsage(std::vector<TaskUsage>& out) { out.clear(); }
 };
 
 }  // namespace berth::agent

@@ -68,6 +68,8 @@ void FakeAgent::launch(TaskLaunch launch) {
   }
 
   Running r{launch, allocateIp(launch.subnet_cidr), {}};
+  r.load = default_load_;
+  r.advanced_at = now;
   std::string hex = launch.task_id.substr(0, 10);
   while (hex.size() < 10) hex.push_back('0');
   r.mac = fmt::format("0a:{}:{}:{}:{}:{}", hex.substr(0, 2), hex.substr(2, 2), hex.substr(4, 2), hex.substr(6, 2),
@@ -105,6 +107,64 @@ void FakeAgent::stop(const std::string& task_arn, StopRequest request) {
   stopped.containers = containers(it->second.launch, "STOPPED", 0);
   running_.erase(it);
   sink_(std::move(stopped));
+}
+
+void FakeAgent::advance(Running& r, WallTime now) const {
+  double seconds = std::chrono::duration<double>(now - r.advanced_at).count();
+  if (seconds <= 0) return;
+  r.cpu_ns += r.load.cores * seconds * 1e9;
+  r.rx_bytes += r.load.rx_per_second * seconds;
+  r.tx_bytes += r.load.tx_per_second * seconds;
+  r.advanced_at = now;
+}
+
+void FakeAgent::sampleUsage(std::vector<TaskUsage>& out) {
+  WallTime now = clock_.now();
+  out.resize(running_.size());
+  size_t i = 0;
+  for (auto& [arn, r] : running_) {
+    advance(r, now);
+    TaskUsage& u = out[i++];
+    u.task_arn = arn;
+    u.cpu_ns = static_cast<uint64_t>(r.cpu_ns);
+    u.memory_bytes = r.load.memory_bytes;
+    u.rx_bytes = static_cast<uint64_t>(r.rx_bytes);
+    u.tx_bytes = static_cast<uint64_t>(r.tx_bytes);
+  }
+}
+
+template <typename F>
+void FakeAgent::changeLoad(const std::string& task_arn, F&& change) {
+  WallTime now = clock_.now();
+  if (!task_arn.empty()) {
+    auto it = running_.find(task_arn);
+    if (it == running_.end()) return;
+    advance(it->second, now);  // the old rate applies up to now
+    change(it->second.load);
+    it->second.own_load = true;
+    return;
+  }
+  change(default_load_);
+  for (auto& [_, r] : running_) {
+    if (r.own_load) continue;
+    advance(r, now);
+    change(r.load);
+  }
+}
+
+void FakeAgent::setCpuLoad(const std::string& task_arn, double cores) {
+  changeLoad(task_arn, [cores](Load& l) { l.cores = cores; });
+}
+
+void FakeAgent::setMemoryUsage(const std::string& task_arn, uint64_t bytes) {
+  changeLoad(task_arn, [bytes](Load& l) { l.memory_bytes = bytes; });
+}
+
+void FakeAgent::setNetworkRates(const std::string& task_arn, double rx_per_second, double tx_per_second) {
+  changeLoad(task_arn, [=](Load& l) {
+    l.rx_per_second = rx_per_second;
+    l.tx_per_second = tx_per_second;
+  });
 }
 
 std::vector<std::string> FakeAgent::knownTasks() const {

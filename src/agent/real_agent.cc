@@ -146,7 +146,24 @@ std::string RealAgent::taskHealthStatus(const Task& t) const {
   return healthName(taskHealth(health));
 }
 
+void RealAgent::syncUsageProbe(const TaskPtr& t) {
+  bool wanted = t->phase == TaskPhase::kRunning && t->cgroup;
+  if (wanted == t->usage_probe) return;
+  t->usage_probe = wanted;
+  if (!wanted) {
+    usage_.remove(t->launch.task_arn);
+    return;
+  }
+  auto files = runtime_.taskUsageFiles(t->launch.task_id);
+  if (!files) return;  // a runtime without cgroupfs: no usage
+  std::string veth = t->attachment ? t->attachment->host_veth : std::string();
+  if (auto ok = usage_.add(t->launch.task_arn, *files, veth); !ok)
+    fmt::print(stderr, "berthd: agent: task {}: usage sampling: {}\n", t->launch.task_id, ok.error().message);
+}
+
 void RealAgent::emit(const TaskPtr& t) {
+  // Every phase change is emitted, on the task's strand.
+  syncUsageProbe(t);
   TaskEvent e;
   e.task_arn = t->launch.task_arn;
   e.phase = t->phase;

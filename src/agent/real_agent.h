@@ -46,6 +46,13 @@
 // `timer_period` and posts what is due to the strands; tests set
 // timer_period to 0 and call runTimers().
 //
+// Usage. While a task is RUNNING its cgroup and veth counters are open in
+// a UsageProbes table (registered from the task's strand when it reaches
+// RUNNING, also after a re-adoption; dropped when it leaves RUNNING).
+// sampleUsage() reads that table from the caller's thread (the control
+// executor) under the table's own lock, a few microseconds per task; it
+// never touches a Task nor waits for a strand.
+//
 // Lifetime: all references given at construction must outlive the agent.
 // Destroy it only after the executor has stopped running its handlers
 // (thread_pool::stop() + join(), or io_context::stop() and its threads
@@ -74,6 +81,7 @@
 #include "agent/network/task_network.h"
 #include "agent/runtime/container_runtime.h"
 #include "agent/timer_queue.h"
+#include "agent/usage_probes.h"
 #include "image/image_store.h"
 #include "image/rootfs.h"
 
@@ -136,6 +144,8 @@ class RealAgent final : public Agent {
   // found (so the control plane keeps them until their STOPPED arrives).
   std::vector<std::string> knownTasks() const override;
   std::string_view name() const override { return "real"; }
+  // Any thread; see "Usage" above.
+  void sampleUsage(std::vector<TaskUsage>& out) override { usage_.sample(out); }
 
   // Runs the timers due on the clock (the poll does this in berthd).
   size_t runTimers() { return timers_.runDue(); }
@@ -184,6 +194,8 @@ class RealAgent final : public Agent {
   // phase followed at once by another that is persisted).
   void enterPhase(const TaskPtr& t, TaskPhase phase, bool persist_record = true);
   void emit(const TaskPtr& t);
+  // Registers the task's usage probe while it is RUNNING, drops it after.
+  void syncUsageProbe(const TaskPtr& t);
   void persist(const TaskPtr& t);
   std::string taskHealthStatus(const Task& t) const;
   void post(const TaskPtr& t, std::function<void()> fn);
@@ -207,6 +219,7 @@ class RealAgent final : public Agent {
   std::string logs_error_;                        // why logs_ could not start
   EventSink sink_;
   TimerQueue timers_;
+  UsageProbes usage_;
   std::shared_ptr<std::atomic<bool>> alive_;
   std::mutex poll_mu_;
   std::condition_variable poll_cv_;

@@ -62,6 +62,7 @@ struct RealAgent::Task {
   std::optional<net::TaskAttachment> attachment;
   bool network = false;  // prepare() was attempted: cleanup() needed
   bool cgroup = false;
+  bool usage_probe = false;  // registered with RealAgent::usage_
   TaskEtcFiles etc;
   bool stopping = false;
   bool deprovisioned = false;  // torn down; STOPPED once the logs are shipped

@@ -40,6 +40,7 @@
 #include "control/autoscaling/autoscaling.h"
 #include "control/autoscaling/ecs_resources.h"
 #include "control/cloudwatch/cloudwatch.h"
+#include "control/usage/usage_metrics.h"
 #include "control/kms/kms.h"
 #include "control/ssm/ssm.h"
 #include "control/network.h"
@@ -151,6 +152,19 @@ void scheduleCloudWatchTick(asio::steady_timer& timer, cloudwatch::CloudWatch& c
     if (ec) return;
     cloudwatch.tick();
     scheduleCloudWatchTick(timer, cloudwatch);
+  });
+}
+
+// Samples the tasks' usage every `interval` (real time) into the usage
+// metrics; `buffer` keeps its storage from round to round.
+void scheduleUsageSample(asio::steady_timer& timer, std::chrono::milliseconds interval, agent::Agent& agent,
+                         usage::UsageMetrics& metrics, const Clock& clock, std::vector<agent::TaskUsage>& buffer) {
+  timer.expires_after(interval);
+  timer.async_wait([&timer, interval, &agent, &metrics, &clock, &buffer](boost::system::error_code ec) {
+    if (ec) return;
+    agent.sampleUsage(buffer);
+    metrics.sample(clock.now(), std::chrono::steady_clock::now(), buffer);
+    scheduleUsageSample(timer, interval, agent, metrics, clock, buffer);
   });
 }
 
@@ -521,6 +535,11 @@ int runDaemon(const DaemonOptions& options) {
   scheduleCloudWatchTick(cloudwatch_timer, cloudwatch);
   asio::steady_timer autoscaling_timer(control_io);
   scheduleAutoScalingTick(autoscaling_timer, autoscaling);
+  usage::UsageMetrics usage_metrics(ecs, cloudwatch);
+  std::vector<agent::TaskUsage> usage_buffer;
+  asio::steady_timer usage_timer(control_io);
+  scheduleUsageSample(usage_timer, std::max(options.usage_sample_interval, std::chrono::milliseconds(50)), agent,
+                      usage_metrics, clock, usage_buffer);
   asio::steady_timer sessions_timer(control_io);
   scheduleSessionPrune(sessions_timer, iam);
   asio::steady_timer task_credentials_timer(control_io);
@@ -557,6 +576,7 @@ int runDaemon(const DaemonOptions& options) {
     kms_timer.cancel();
     cloudwatch_timer.cancel();
     autoscaling_timer.cancel();
+    usage_timer.cancel();
     sessions_timer.cancel();
     task_credentials_timer.cancel();
     asio::post(retention_strand, [&retention_timer] { retention_timer.cancel(); });

@@ -4,6 +4,7 @@
 // control plane (the single writer) and its periodic work.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -42,6 +43,12 @@ struct DaemonOptions {
   std::string dns_listen = "127.0.0.1:8053";
   std::vector<std::string> dns_upstreams;
   int dns_threads = 2;  // UDP threads (SO_REUSEPORT sockets)
+  // How often (real time) the agent's task usage is sampled for the
+  // AWS/ECS and Container Insights metrics (control/usage/usage_metrics.h).
+  // CPU rates come from the real time between samples and the minutes from
+  // the control clock, so a faster control clock only needs a shorter
+  // interval (at least ~50 ms) to keep a few samples per control minute.
+  std::chrono::milliseconds usage_sample_interval{1000};
 };
 
 // Validates flags that CLI11 cannot (account id, region shape...).

@@ -50,6 +50,7 @@ class TaskIamAgent final : public agent::Agent {
   void stop(const std::string& task_arn, agent::StopRequest request) override { inner_.stop(task_arn, request); }
   std::vector<std::string> knownTasks() const override { return inner_.knownTasks(); }
   std::string_view name() const override { return inner_.name(); }
+  void sampleUsage(std::vector<agent::TaskUsage>& out) override { inner_.sampleUsage(out); }
 
   // After a restart of berthd: issues credentials again to the running
   // tasks the agent re-adopted that have a task role (the store is in

@@ -313,6 +313,24 @@ Result<TaskStats> TaskCgroups::stats(const std::string& rel) const {
   return s;
 }
 
+TaskUsageFiles TaskCgroups::usageFiles(const std::string& task_id) const {
+  TaskUsageFiles f;
+  if (version_ == CgroupVersion::kV2) {
+    fs::path p = root_ / parent_ / task_id;
+    f.cpu = p / "cpu.stat";
+    f.cpu_stat = true;
+    f.memory = p / "memory.current";
+    f.memory_stat = p / "memory.stat";
+    f.inactive_file_key = "inactive_file";
+    return f;
+  }
+  f.cpu = dir("cpuacct", task_id) / "cpuacct.usage";
+  f.memory = dir("memory", task_id) / "memory.usage_in_bytes";
+  f.memory_stat = dir("memory", task_id) / "memory.stat";
+  f.inactive_file_key = "total_inactive_file";
+  return f;
+}
+
 std::string TaskCgroups::containerCgroupsPath(const std::string& task_id, const std::string& container) const {
   return "/" + parent_ + "/" + task_id + "/" + container;
 }

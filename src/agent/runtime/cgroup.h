@@ -68,6 +68,8 @@ class TaskCgroups {
   Status remove(const std::string& task_id) const;
   // Stats of <parent>/<rel>: a task ("<task>") or a container ("<task>/<name>").
   Result<TaskStats> stats(const std::string& rel) const;
+  // The files usage sampling reads for <parent>/<task> (pure).
+  TaskUsageFiles usageFiles(const std::string& task_id) const;
   // Creates <parent>/<task>/<container> with the container's limits for
   // berth's own launcher (an OCI runtime creates it from the spec instead).
   // v1: in every hierarchy (as runc), cpuset seeded from its parent, the

@@ -124,6 +124,21 @@ struct TaskStats {
   uint64_t pids_current = 0;
 };
 
+// The cgroupfs files a task's usage is sampled from (UsageProbes keeps them
+// open). Version-neutral: the v1/v2 differences are in the names and keys.
+struct TaskUsageFiles {
+  // v1 cpuacct.usage (nanoseconds, alone in the file); v2 cpu.stat (its
+  // usage_usec line).
+  std::filesystem::path cpu;
+  bool cpu_stat = false;              // `cpu` is a cpu.stat
+  std::filesystem::path memory;       // v1 memory.usage_in_bytes; v2 memory.current
+  std::filesystem::path memory_stat;  // memory.stat
+  // The page cache that ECS (as docker stats) leaves out of memory usage:
+  // v1 total_inactive_file (hierarchical: the containers are child
+  // cgroups); v2 inactive_file (always hierarchical).
+  std::string inactive_file_key;
+};
+
 struct StartedContainer {
   int pid = 0;  // container init pid in the host pid namespace
   WallTime started_at{};
@@ -152,6 +167,10 @@ class ContainerRuntime {
   // kNotFound when it has none. memory_limit_bytes is 0 when the container
   // has no hard limit of its own (the task's limit applies).
   virtual Result<TaskStats> containerStats(const ContainerRef& ref) const = 0;
+  // The files a task's usage is read from, for sampling without a call per
+  // sample; nullopt when the runtime has no cgroupfs (the fake). Pure: does
+  // not check that the cgroup exists.
+  virtual std::optional<TaskUsageFiles> taskUsageFiles(const std::string& /*task_id*/) const { return std::nullopt; }
 
   // Writes the bundle (config.json) and starts the container under its
   // monitor; returns once the container process runs (or with the OCI

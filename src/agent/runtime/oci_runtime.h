@@ -31,6 +31,9 @@ class OciRuntime final : public ContainerRuntime {
   Status removeTaskCgroup(const std::string& task_id) override;
   Result<TaskStats> taskStats(const std::string& task_id) const override;
   Result<TaskStats> containerStats(const ContainerRef& ref) const override;
+  std::optional<TaskUsageFiles> taskUsageFiles(const std::string& task_id) const override {
+    return cgroups_.usageFiles(task_id);
+  }
   Result<StartedContainer> start(const ContainerConfig& config) override;
   Status signal(const ContainerRef& ref, int signal) override;
   Result<int> exec(const ContainerRef& ref, const std::vector<std::string>& argv,

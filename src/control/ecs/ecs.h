@@ -28,6 +28,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "control/ecs/service_registries.h"
+#include "control/ecs/usage_view.h"
 #include "control/network.h"
 #include "store/store.h"
 
@@ -150,6 +151,13 @@ class Ecs {
 
   size_t clusterCount() const { return clusters_.size(); }
   size_t taskCount() const { return tasks_.size(); }
+
+  // For usage metrics (usage_view.cc). The task's grouping and reservation,
+  // also after it stopped (while it is still describable); nullopt when
+  // unknown.
+  std::optional<UsageTaskInfo> usageTaskInfo(std::string_view task_arn) const;
+  // Task counts of every ACTIVE cluster and its ACTIVE services.
+  std::vector<UsageClusterCounts> usageCounts() const;
 
  private:
   struct Cluster {

@@ -207,6 +207,13 @@ TEST_F(RealAgentRootTest, ROOT_BusyboxTaskRunsAndStopsWithSigkillAfterStopTimeou
   EXPECT_FALSE(running->private_ipv4.empty());
   EXPECT_EQ(running->containers[0].last_status, "RUNNING");
   EXPECT_EQ(readFile(data_ / "tasks" / id / "etc/hosts").find(running->private_ipv4) != std::string::npos, true);
+  // A RUNNING task is sampled (its probe is registered before the event).
+  std::vector<TaskUsage> usage;
+  agent_->sampleUsage(usage);
+  ASSERT_EQ(usage.size(), 1u);
+  EXPECT_EQ(usage[0].task_arn, running->task_arn);
+  EXPECT_GT(usage[0].cpu_ns, 0u);
+  EXPECT_GT(usage[0].memory_bytes, 0u);
 
   // sleep as pid 1 ignores SIGTERM: SIGKILL after the 2 s stopTimeout.
   auto t0 = std::chrono::steady_clock::now();
@@ -216,6 +223,8 @@ TEST_F(RealAgentRootTest, ROOT_BusyboxTaskRunsAndStopsWithSigkillAfterStopTimeou
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 2s);
   EXPECT_EQ(stopped->containers[0].exit_code, 137);
   EXPECT_EQ(stopped->stop_code, "UserInitiated");
+  agent_->sampleUsage(usage);
+  EXPECT_TRUE(usage.empty()) << "a stopped task is no longer sampled";
 
   EXPECT_TRUE(ipam_->leases().empty());
   EXPECT_EQ(readFile("/proc/self/mountinfo").find(data_.string()), std::string::npos) << "no mount left";
