@@ -23,7 +23,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--vpc-cidr", o.vpc_cidr, "the default VPC's /16")->capture_default_str();
   app.add_option("--bridge", o.bridge, "the tasks' bridge (real agent)")->capture_default_str();
-  app.add_option("--runtime", o.runtime, "container runtime (real agent): native (berth's own launcher; runc on cgroup v2 hosts), runc or crun")->capture_default_str();
+  app.add_option("--runtime", o.runtime,
+                 "container runtime (real agent): native (berth's own launcher; runc on cgroup v2 hosts), runc or crun")
+      ->capture_default_str();
   app.add_option("--cgroup-parent", o.cgroup_parent, "task cgroups go under this cgroup (real agent)")
       ->capture_default_str();
   app.add_option("--task-endpoint-port", o.task_endpoint_port,
@@ -41,6 +43,10 @@ int main(int argc, char** argv) {
   app.add_option("--spot-interrupt-after", o.spot_interrupt_after,
                  "interrupt every FARGATE_SPOT task this many seconds after it reaches RUNNING, as a Spot "
                  "reclaim would (tests and chaos; 0: never)")
+      ->capture_default_str();
+  app.add_option("--time-scale", o.time_scale,
+                 "run the control clock (ECS, CloudWatch, Application Auto Scaling) this many times faster than "
+                 "real time, so that minutes of alarms, cooldowns and schedules pass in seconds (demos and tests)")
       ->capture_default_str();
   app.add_option("--dns-listen", o.dns_listen,
                  "IP:PORT of the DNS server for Cloud Map namespaces, UDP and TCP (port 0 picks one; see "

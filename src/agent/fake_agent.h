@@ -11,8 +11,8 @@
 // friends, for one task or as the default for all). sampleUsage() advances
 // the cumulative counters by rate x the time elapsed on the injected clock
 // since the last sample, so tests drive CPU utilisation with
-// FakeClock::advance. (Under berthd --time-scale the counters follow the
-// fast control clock, not real time.)
+// FakeClock::advance. (berthd gives the agent the real clock, also under
+// --time-scale, as it does the real agent.)
 //
 // Threads: like the interface, every method on the control executor.
 #pragma once

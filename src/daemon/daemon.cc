@@ -4,51 +4,54 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <future>
+#include <optional>
 #include <thread>
 
+#include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <fmt/format.h>
 
 #include "agent/fake_agent.h"
-#include "daemon/node.h"
 #include "api/admin/admin_api.h"
+#include "api/autoscaling/autoscaling_api.h"
+#include "api/cloudwatch/cloudwatch_api.h"
 #include "api/control_service.h"
 #include "api/ec2/ec2_api.h"
 #include "api/ecr/ecr_api.h"
-#include "api/registry/registry.h"
 #include "api/ecs/ecs_api.h"
-#include "api/servicediscovery/servicediscovery_api.h"
-#include "api/autoscaling/autoscaling_api.h"
-#include "api/cloudwatch/cloudwatch_api.h"
-#include "api/kms/kms_api.h"
-#include "api/ssm/ssm_api.h"
 #include "api/front_door.h"
 #include "api/iam/iam_api.h"
+#include "api/kms/kms_api.h"
 #include "api/logs/logs_api.h"
+#include "api/registry/registry.h"
+#include "api/servicediscovery/servicediscovery_api.h"
+#include "api/ssm/ssm_api.h"
+#include "aws/crypto.h"
+#include "control/autoscaling/autoscaling.h"
+#include "control/autoscaling/ecs_resources.h"
+#include "control/cloudwatch/cloudwatch.h"
 #include "control/ecr/ecr.h"
 #include "control/ecr/registry_source.h"
 #include "control/ecs/ecs.h"
 #include "control/iam/iam.h"
-#include "control/servicediscovery/cloud_map.h"
-#include "control/autoscaling/autoscaling.h"
-#include "control/autoscaling/ecs_resources.h"
-#include "control/cloudwatch/cloudwatch.h"
-#include "control/usage/usage_metrics.h"
 #include "control/kms/kms.h"
-#include "control/ssm/ssm.h"
 #include "control/network.h"
-#include "aws/crypto.h"
+#include "control/servicediscovery/cloud_map.h"
+#include "control/ssm/ssm.h"
+#include "control/usage/usage_metrics.h"
 #include "daemon/credentials.h"
-#include "daemon/kms_master_key.h"
 #include "daemon/dns_zones.h"
 #include "daemon/iam_authorizer.h"
+#include "daemon/kms_master_key.h"
+#include "daemon/node.h"
 #include "daemon/task_iam.h"
 #include "daemon/vpc_resolver.h"
 #include "dns/server.h"
@@ -75,106 +78,14 @@ Status writeFileAtomically(const std::filesystem::path& path, const std::string&
   return {};
 }
 
-// Drops log segments past their group's retention once a minute.
-void scheduleRetention(asio::steady_timer& timer, logs::LogStore& store) {
-  timer.expires_after(std::chrono::minutes(1));
-  timer.async_wait([&timer, &store](boost::system::error_code ec) {
-    if (ec) return;
-    store.enforceRetention();
-    scheduleRetention(timer, store);
-  });
-}
-
-// Runs the periodic work of the control plane once a second.
-void scheduleTick(asio::steady_timer& timer, ecs::Ecs& ecs) {
-  timer.expires_after(std::chrono::seconds(1));
-  timer.async_wait([&timer, &ecs](boost::system::error_code ec) {
-    if (ec) return;
-    ecs.tick();
-    scheduleTick(timer, ecs);
-  });
-}
-
-// Sweeps unreferenced blobs once an hour (deletes also sweep at once).
-void scheduleGc(asio::steady_timer& timer, ecr::Ecr& ecr) {
-  timer.expires_after(std::chrono::hours(1));
-  timer.async_wait([&timer, &ecr](boost::system::error_code ec) {
-    if (ec) return;
-    if (auto stats = ecr.collectGarbage(); !stats) logLine("blob garbage collection: " + stats.error().message);
-    scheduleGc(timer, ecr);
-  });
-}
-
-// Forgets finished Cloud Map operations past their retention once an hour.
-void scheduleOperationPrune(asio::steady_timer& timer, servicediscovery::CloudMap& cloud_map) {
-  timer.expires_after(std::chrono::hours(1));
-  timer.async_wait([&timer, &cloud_map](boost::system::error_code ec) {
-    if (ec) return;
-    cloud_map.tick();
-    scheduleOperationPrune(timer, cloud_map);
-  });
-}
-
-// Forgets STS sessions past their retention once a minute.
-void scheduleSessionPrune(asio::steady_timer& timer, iam::Iam& iam) {
-  timer.expires_after(std::chrono::minutes(1));
-  timer.async_wait([&timer, &iam](boost::system::error_code ec) {
-    if (ec) return;
-    iam.tick();
-    scheduleSessionPrune(timer, iam);
-  });
-}
-
-// Re-issues task role credentials near their end, once a minute.
-void scheduleCredentialsRefresh(asio::steady_timer& timer, TaskIamAgent& task_iam) {
-  timer.expires_after(std::chrono::minutes(1));
-  timer.async_wait([&timer, &task_iam](boost::system::error_code ec) {
-    if (ec) return;
-    task_iam.refresh();
-    scheduleCredentialsRefresh(timer, task_iam);
-  });
-}
-
-// Fires Application Auto Scaling's scheduled actions every 5 seconds.
-void scheduleAutoScalingTick(asio::steady_timer& timer, autoscaling::ApplicationAutoScaling& autoscaling) {
-  timer.expires_after(std::chrono::seconds(5));
-  timer.async_wait([&timer, &autoscaling](boost::system::error_code ec) {
-    if (ec) return;
-    autoscaling.tick();
-    scheduleAutoScalingTick(timer, autoscaling);
-  });
-}
-
-// Evaluates CloudWatch alarms and expires metric data every 10 seconds.
-void scheduleCloudWatchTick(asio::steady_timer& timer, cloudwatch::CloudWatch& cloudwatch) {
-  timer.expires_after(std::chrono::seconds(10));
-  timer.async_wait([&timer, &cloudwatch](boost::system::error_code ec) {
-    if (ec) return;
-    cloudwatch.tick();
-    scheduleCloudWatchTick(timer, cloudwatch);
-  });
-}
-
-// Samples the tasks' usage every `interval` (real time) into the usage
-// metrics; `buffer` keeps its storage from round to round.
-void scheduleUsageSample(asio::steady_timer& timer, std::chrono::milliseconds interval, agent::Agent& agent,
-                         usage::UsageMetrics& metrics, const Clock& clock, std::vector<agent::TaskUsage>& buffer) {
+// Runs `work` every `interval` (real time) on the timer's executor until
+// the timer is cancelled.
+void every(asio::steady_timer& timer, std::chrono::steady_clock::duration interval, std::function<void()> work) {
   timer.expires_after(interval);
-  timer.async_wait([&timer, interval, &agent, &metrics, &clock, &buffer](boost::system::error_code ec) {
+  timer.async_wait([&timer, interval, work = std::move(work)](boost::system::error_code ec) mutable {
     if (ec) return;
-    agent.sampleUsage(buffer);
-    metrics.sample(clock.now(), std::chrono::steady_clock::now(), buffer);
-    scheduleUsageSample(timer, interval, agent, metrics, clock, buffer);
-  });
-}
-
-// Deletes KMS keys whose deletion window has passed, once a minute.
-void scheduleKmsTick(asio::steady_timer& timer, kms::Kms& kms) {
-  timer.expires_after(std::chrono::minutes(1));
-  timer.async_wait([&timer, &kms](boost::system::error_code ec) {
-    if (ec) return;
-    kms.tick();
-    scheduleKmsTick(timer, kms);
+    work();
+    every(timer, interval, std::move(work));
   });
 }
 
@@ -191,10 +102,13 @@ Status validateOptions(const DaemonOptions& o) {
     return fail(ErrorCode::kInvalidArgument, "--worker-threads must be 1-64");
   if (o.runtime != "native" && o.runtime != "runc" && o.runtime != "crun")
     return fail(ErrorCode::kInvalidArgument, "--runtime must be native, runc or crun");
-  if (o.bridge.empty() || o.bridge.size() > 15) return fail(ErrorCode::kInvalidArgument, "--bridge must be 1-15 characters");
+  if (o.bridge.empty() || o.bridge.size() > 15)
+    return fail(ErrorCode::kInvalidArgument, "--bridge must be 1-15 characters");
   if (!o.fake_unpullable_images.empty() && o.agent != "fake")
     return fail(ErrorCode::kInvalidArgument, "--fake-unpullable-image needs --agent fake");
   if (o.spot_interrupt_after < 0) return fail(ErrorCode::kInvalidArgument, "--spot-interrupt-after must be 0 or more");
+  if (!(o.time_scale >= 1 && o.time_scale <= 3600))
+    return fail(ErrorCode::kInvalidArgument, "--time-scale must be between 1 and 3600");
   if (o.dns_threads < 1 || o.dns_threads > 16) return fail(ErrorCode::kInvalidArgument, "--dns-threads must be 1-16");
   return {};
 }
@@ -228,13 +142,20 @@ int runDaemon(const DaemonOptions& options) {
     return 1;
   }
 
+  // Real time: the API (signatures), IAM, KMS, logs and the agent.
   const Clock& clock = SystemClock::instance();
+  // The control clock: ECS, CloudWatch and Application Auto Scaling.
+  // --time-scale N makes it run N times faster (docs/autoscaling.md); the
+  // agent's event times are mapped onto it.
+  std::optional<ScaledClock> scaled_clock;
+  if (options.time_scale != 1) scaled_clock.emplace(clock, options.time_scale);
+  const Clock& control_clock = scaled_clock ? static_cast<const Clock&>(*scaled_clock) : clock;
   asio::io_context control_io(1);
   asio::io_context io(options.io_threads);
 
   ecs::EcsConfig ecs_config{options.region, options.account_id};
   ecs_config.spot_interrupt_after = std::chrono::seconds(options.spot_interrupt_after);
-  ecs::Ecs ecs(ecs_config, **store, clock, *network);
+  ecs::Ecs ecs(ecs_config, **store, control_clock, *network);
   if (auto ok = ecs.load(); !ok) {
     logLine("cannot load ECS state: " + ok.error().message);
     return 1;
@@ -246,7 +167,8 @@ int runDaemon(const DaemonOptions& options) {
     return 1;
   }
   ecs.setServiceRegistries(&cloud_map);
-  cloudwatch::CloudWatch cloudwatch(cloudwatch::CloudWatchConfig{options.region, options.account_id}, **store, clock);
+  cloudwatch::CloudWatch cloudwatch(cloudwatch::CloudWatchConfig{options.region, options.account_id}, **store,
+                                    control_clock);
   if (auto ok = cloudwatch.load(); !ok) {
     logLine("cannot load CloudWatch state: " + ok.error().message);
     return 1;
@@ -254,8 +176,8 @@ int runDaemon(const DaemonOptions& options) {
   // Application Auto Scaling sets ECS services' desired counts and receives
   // its alarms' actions from CloudWatch.
   autoscaling::EcsScalableResources scalable_services(ecs, options.account_id);
-  autoscaling::ApplicationAutoScaling autoscaling(
-      autoscaling::AutoScalingConfig{options.region, options.account_id}, **store, clock, cloudwatch, scalable_services);
+  autoscaling::ApplicationAutoScaling autoscaling(autoscaling::AutoScalingConfig{options.region, options.account_id},
+                                                  **store, control_clock, cloudwatch, scalable_services);
   if (auto ok = autoscaling.load(); !ok) {
     logLine("cannot load Application Auto Scaling state: " + ok.error().message);
     return 1;
@@ -305,7 +227,12 @@ int runDaemon(const DaemonOptions& options) {
   // IAM's part of every real task (secrets, role credentials); set up with
   // the real agent below.
   std::unique_ptr<TaskIamAgent> task_iam;
-  auto sink = [&control_io, &ecs, &task_iam](agent::TaskEvent event) {
+  auto sink = [&control_io, &ecs, &task_iam, scaled = scaled_clock ? &*scaled_clock : nullptr](agent::TaskEvent event) {
+    if (scaled) {  // the agent lives in real time
+      event.at = scaled->fromBase(event.at);
+      if (event.pull_started_at) event.pull_started_at = scaled->fromBase(*event.pull_started_at);
+      if (event.pull_stopped_at) event.pull_stopped_at = scaled->fromBase(*event.pull_stopped_at);
+    }
     asio::post(control_io, [&ecs, &task_iam, event = std::move(event)] {
       if (task_iam) task_iam->onTaskEvent(event);
       ecs.onTaskEvent(event);
@@ -381,10 +308,9 @@ int runDaemon(const DaemonOptions& options) {
   front_door.addService(&ecr_service);
   // berth's own controls (Spot capacity): root credentials only.
   api::AdminApiOptions admin_api_options{creds->access_key_id};
-  api::ControlService admin_service("berth", control_io.get_executor(),
-                                    [&ecs, &admin_api_options](const api::AwsCall& call) {
-                                      return api::invokeAdmin(ecs, admin_api_options, call);
-                                    });
+  api::ControlService admin_service(
+      "berth", control_io.get_executor(),
+      [&ecs, &admin_api_options](const api::AwsCall& call) { return api::invokeAdmin(ecs, admin_api_options, call); });
   front_door.addService(&admin_service);
 
   api::registry::RegistryOptions registry_options;
@@ -429,8 +355,8 @@ int runDaemon(const DaemonOptions& options) {
       gateway = base.substr(0, base.rfind('.')) + ".1";
       node_options.endpoint_url = fmt::format("http://{}:{}", gateway, bound->port());
     }
-    auto opened = Node::open(node_options, clock, **store, registry_source.manifests(), registry_source.blobs(), io,
-                             sink);
+    auto opened =
+        Node::open(node_options, clock, **store, registry_source.manifests(), registry_source.blobs(), io, sink);
     if (!opened) {
       logLine("cannot start the real agent: " + opened.error().message +
               " (berthd --agent fake runs without containers)");
@@ -444,8 +370,8 @@ int runDaemon(const DaemonOptions& options) {
     }
   }
   if (node)
-    task_iam = std::make_unique<TaskIamAgent>(node->agent(), iam, ssm, node->credentials(), task_credentials_key,
-                                              clock);
+    task_iam =
+        std::make_unique<TaskIamAgent>(node->agent(), iam, ssm, node->credentials(), task_credentials_key, clock);
   agent::Agent& agent = task_iam ? static_cast<agent::Agent&>(*task_iam) : static_cast<agent::Agent&>(*fake_agent);
   ecs.attachAgent(&agent);
   if (task_iam) task_iam->recover(ecs);
@@ -523,30 +449,53 @@ int runDaemon(const DaemonOptions& options) {
   logLine(fmt::format("listening on {} (region {}, account {}, auth {}, agent {}, data {})", endpoint, options.region,
                       options.account_id, options.auth ? "sigv4" : "off", agent.name(), options.data_dir.string()));
 
+  // Periodic work. What runs on the control clock runs --time-scale times
+  // as often; the rest keeps its real-time period.
+  auto control_period = [scale = options.time_scale](std::chrono::milliseconds period) {
+    return std::max(std::chrono::milliseconds(20),
+                    std::chrono::milliseconds(static_cast<int64_t>(static_cast<double>(period.count()) / scale)));
+  };
+  using std::chrono::milliseconds, std::chrono::minutes, std::chrono::hours;
+  // The scheduler: services reconcile, old stopped tasks are forgotten.
   asio::steady_timer tick_timer(control_io);
-  scheduleTick(tick_timer, ecs);
-  asio::steady_timer gc_timer(control_io);
-  scheduleGc(gc_timer, ecr);
-  asio::steady_timer operations_timer(control_io);
-  scheduleOperationPrune(operations_timer, cloud_map);
-  asio::steady_timer kms_timer(control_io);
-  scheduleKmsTick(kms_timer, kms);
+  every(tick_timer, control_period(milliseconds(1000)), [&ecs] { ecs.tick(); });
+  // Alarm evaluation and metric expiry.
   asio::steady_timer cloudwatch_timer(control_io);
-  scheduleCloudWatchTick(cloudwatch_timer, cloudwatch);
+  every(cloudwatch_timer, control_period(milliseconds(10000)), [&cloudwatch] { cloudwatch.tick(); });
+  // Scheduled scaling actions.
   asio::steady_timer autoscaling_timer(control_io);
-  scheduleAutoScalingTick(autoscaling_timer, autoscaling);
+  every(autoscaling_timer, control_period(milliseconds(5000)), [&autoscaling] { autoscaling.tick(); });
+  // Task usage: rates over real time between samples, minutes on the
+  // control clock; `usage_buffer` keeps its storage from round to round.
   usage::UsageMetrics usage_metrics(ecs, cloudwatch);
   std::vector<agent::TaskUsage> usage_buffer;
   asio::steady_timer usage_timer(control_io);
-  scheduleUsageSample(usage_timer, std::max(options.usage_sample_interval, std::chrono::milliseconds(50)), agent,
-                      usage_metrics, clock, usage_buffer);
+  every(usage_timer, std::max(control_period(options.usage_sample_interval), milliseconds(50)),
+        [&agent, &usage_metrics, &control_clock, &usage_buffer] {
+          agent.sampleUsage(usage_buffer);
+          usage_metrics.sample(control_clock.now(), std::chrono::steady_clock::now(), usage_buffer);
+        });
+  // Unreferenced blobs (deletes also sweep at once).
+  asio::steady_timer gc_timer(control_io);
+  every(gc_timer, hours(1), [&ecr] {
+    if (auto stats = ecr.collectGarbage(); !stats) logLine("blob garbage collection: " + stats.error().message);
+  });
+  // Finished Cloud Map operations past their retention.
+  asio::steady_timer operations_timer(control_io);
+  every(operations_timer, hours(1), [&cloud_map] { cloud_map.tick(); });
+  // KMS keys whose deletion window has passed.
+  asio::steady_timer kms_timer(control_io);
+  every(kms_timer, minutes(1), [&kms] { kms.tick(); });
+  // STS sessions past their retention.
   asio::steady_timer sessions_timer(control_io);
-  scheduleSessionPrune(sessions_timer, iam);
+  every(sessions_timer, minutes(1), [&iam] { iam.tick(); });
+  // Task role credentials near their end are issued again.
   asio::steady_timer task_credentials_timer(control_io);
-  if (task_iam) scheduleCredentialsRefresh(task_credentials_timer, *task_iam);
+  if (task_iam) every(task_credentials_timer, minutes(1), [&task_iam] { task_iam->refresh(); });
+  // Log segments past their group's retention.
   auto retention_strand = asio::make_strand(logs_pool);
   asio::steady_timer retention_timer(retention_strand);
-  scheduleRetention(retention_timer, **log_store);
+  every(retention_timer, minutes(1), [&log_store] { (*log_store)->enforceRetention(); });
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int signo) {

@@ -49,6 +49,10 @@ struct DaemonOptions {
   // the control clock, so a faster control clock only needs a shorter
   // interval (at least ~50 ms) to keep a few samples per control minute.
   std::chrono::milliseconds usage_sample_interval{1000};
+  // The control clock runs this many times faster than real time (ECS,
+  // CloudWatch, Application Auto Scaling and their periodic work); 1: real
+  // time. A berth extension for demos and tests (docs/autoscaling.md).
+  double time_scale = 1;
 };
 
 // Validates flags that CLI11 cannot (account id, region shape...).

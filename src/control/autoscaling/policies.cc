@@ -319,11 +319,11 @@ std::optional<double> ApplicationAutoScaling::latestValue(const bj::object& alar
 Status ApplicationAutoScaling::invoke(std::string_view action_arn, const cloudwatch::AlarmEvent& event) {
   auto it = policies_.find(action_arn);
   if (it == policies_.end())
-    return fail(ErrorCode::kNotFound, fmt::format("No scaling policy found for ARN {}", action_arn));
+    return fail(ErrorCode::kNotFound, "No scaling policy with this ARN exists.");
   Policy& policy = it->second;
   auto target_it = targets_.find(targetKey(policy.doc));
   if (target_it == targets_.end())
-    return fail(ErrorCode::kNotFound, fmt::format("No scalable target for policy {}", action_arn));
+    return fail(ErrorCode::kNotFound, "The policy's scalable target is no longer registered.");
   const bj::object& target = target_it->second.doc;
   std::string resource = json::stringOr(target, "ResourceId");
   auto state = resources_.state(resource);

@@ -85,6 +85,15 @@ std::string CloudWatch::alarmArn(std::string_view name) const {
 
 bj::object CloudWatch::historyItem(const Alarm& a, std::string_view type, std::string summary,
                                    const bj::value& data) const {
+  // HistorySummary holds at most 255 characters (the model's limit); a long
+  // action ARN and error can make more. Cut on a UTF-8 boundary.
+  constexpr size_t kMaxSummary = 255;
+  if (summary.size() > kMaxSummary) {
+    size_t cut = kMaxSummary - 3;
+    while (cut > 0 && (static_cast<unsigned char>(summary[cut]) & 0xC0) == 0x80) --cut;
+    summary.resize(cut);
+    summary += "...";
+  }
   return bj::object{{"AlarmName", json::stringOr(a.doc, "AlarmName")},
                     {"AlarmType", "MetricAlarm"},
                     {"Timestamp", clock_.epochSeconds()},

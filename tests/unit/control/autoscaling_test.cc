@@ -496,6 +496,43 @@ TEST_F(AutoScalingTest, StateSurvivesAReloadAndDeregisterCleansUp) {
   EXPECT_EQ(ok("DescribeScheduledActions", R"({"ServiceNamespace":"ecs"})")["ScheduledActions"].as_array().size(), 0u);
 }
 
+TEST_F(AutoScalingTest, AnActionOnADeletedPolicyFailsInTheAlarmHistory) {
+  registerTarget(1, 4);
+  std::string name(200, 'p');  // a long ARN: the history summary must still fit in 255 characters
+  std::string arn(ok("PutScalingPolicy",
+                     fmt::format(R"({{"PolicyName":"{}","ServiceNamespace":"ecs","ResourceId":"{}",)"
+                                 R"("ScalableDimension":"ecs:service:DesiredCount","PolicyType":"StepScaling",)"
+                                 R"("StepScalingPolicyConfiguration":{{"AdjustmentType":"ChangeInCapacity",)"
+                                 R"("StepAdjustments":[{{"MetricIntervalLowerBound":0,"ScalingAdjustment":1}}]}}}})",
+                                 name, kResource))["PolicyARN"]
+                      .as_string());
+  ASSERT_TRUE(cw_->invoke(
+      "PutMetricAlarm",
+      bj::parse(fmt::format(
+                    R"({{"AlarmName":"high","Namespace":"AWS/ECS","MetricName":"CPUUtilization",)"
+                    R"("Dimensions":[{{"Name":"ClusterName","Value":"prod"}},{{"Name":"ServiceName","Value":"web"}}],)"
+                    R"("Statistic":"Average","Period":60,"EvaluationPeriods":1,"Threshold":60,)"
+                    R"("ComparisonOperator":"GreaterThanThreshold","AlarmActions":["{}"]}})",
+                    arn))
+          .as_object()));
+  ok("DeleteScalingPolicy", fmt::format(R"({{"PolicyName":"{}","ServiceNamespace":"ecs","ResourceId":"{}",)"
+                                        R"("ScalableDimension":"ecs:service:DesiredCount"}})",
+                                        name, kResource));
+  minuteOf(90);
+  EXPECT_EQ(capacity(), 1);
+  auto history = cw_->invoke("DescribeAlarmHistory", bj::object{{"AlarmName", "high"}, {"HistoryItemType", "Action"}});
+  ASSERT_TRUE(history);
+  auto& items = history->as_object()["AlarmHistoryItems"].as_array();
+  ASSERT_EQ(items.size(), 1u);
+  std::string summary(items[0].as_object()["HistorySummary"].as_string());
+  EXPECT_EQ(summary.size(), 255u);
+  EXPECT_TRUE(summary.starts_with("Failed to execute action " + arn.substr(0, 100))) << summary;
+  EXPECT_TRUE(summary.ends_with("...")) << summary;
+  auto data = json::parse(items[0].as_object()["HistoryData"].as_string());
+  ASSERT_TRUE(data);
+  EXPECT_EQ(data->as_object()["error"].as_string(), "No scaling policy with this ARN exists.");
+}
+
 // The real control plane: ECS services scaled through UpdateService.
 TEST(EcsScalableResourcesTest, ReadsAndSetsDesiredCount) {
   auto store = store::makeMemoryStore();
