@@ -35,7 +35,7 @@ AwsReply invokeAdmin(ecs::Ecs& ecs, const AdminApiOptions& options, const AwsCal
   if (op == "SpotInterrupt") return spotInterrupt(ecs, in);
   if (op == "SetSpotCapacity") {
     bool available = json::getBool(in, "available").value_or(true);
-    ecs.setSpotCapacity(available);
+    BERTH_TRY(ecs.setSpotCapacity(available));
     return bj::object{{"available", available}};
   }
   if (op == "GetSpotCapacity")

@@ -186,6 +186,15 @@ Status Ecs::load() {
   for (const auto& r : BERTH_TRY(store_.loadAll(kAccountKind))) {
     account_settings_[r.key] = BERTH_TRY(parse(r));
   }
+  for (const auto& r : BERTH_TRY(store_.loadAll("ecs.spot"))) {
+    bj::object o = BERTH_TRY(parse(r));
+    spot_available_ = json::getBool(o, "available").value_or(true);
+    const bj::value* rate = json::find(o, "perTaskPerHour");
+    spot_rate_ = rate && rate->is_number() ? rate->to_number<double>() : 0;
+    spot_seed_ = static_cast<uint64_t>(json::getInt(o, "seed").value_or(0));
+    spot_rng_.seed(spot_seed_);
+    spot_drawn_until_ = clock_.epochSeconds();
+  }
   return {};
 }
 

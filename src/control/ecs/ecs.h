@@ -130,16 +130,17 @@ class Ecs {
   Result<std::vector<std::string>> interruptSpotTasks(const SpotInterruption& what);
 
   // Fargate Spot capacity (spot.cc): berth's controls, not ECS API (berthd's
-  // admin API and tests call them). Kept in memory: a restarted berthd has
-  // Spot capacity and no random interruptions.
+  // admin API and tests call them). Both settings are stored (kind
+  // "ecs.spot"): a restarted berthd keeps them; the random draw starts again
+  // from the seed.
   //
   // Off: every FARGATE_SPOT placement fails with kSpotCapacityUnavailable
   // (RunTask lists it in failures; services retry every tick and say so in
   // a throttled event), except for services with the kSpotFallbackTag tag.
   // Back on: placements succeed again, and fallback services move their
   // FARGATE stand-ins back to FARGATE_SPOT within their deployment
-  // percentages.
-  void setSpotCapacity(bool available);
+  // percentages. Fails (changing nothing) when the store cannot take it.
+  Status setSpotCapacity(bool available);
   bool spotCapacityAvailable() const { return spot_available_; }
   // Random interruptions for chaos testing: each running FARGATE_SPOT task
   // is interrupted (as interruptSpotTasks does) at `per_task_per_hour`, a
@@ -167,11 +168,11 @@ class Ecs {
   // of it is part of the Service shape, so it is stored beside the document
   // (ecs.cc persist/load), never in it.
   struct SchedulerState {
-    int64_t launch_failures = 0;  // consecutive tasks that stopped before RUNNING
-    double next_launch_at = 0;    // launch throttle: no launches before this
-    double steady_event_at = 0;   // last "steady state" event; 0 while not steady
+    int64_t launch_failures = 0;    // consecutive tasks that stopped before RUNNING
+    double next_launch_at = 0;      // launch throttle: no launches before this
+    double steady_event_at = 0;     // last "steady state" event; 0 while not steady
     double placement_event_at = 0;  // last "unable to place" event; 0 while placing
-    bj::object last_completed;    // the last COMPLETED deployment, for rollback
+    bj::object last_completed;      // the last COMPLETED deployment, for rollback
     bool operator==(const SchedulerState&) const = default;
   };
   struct Service {
@@ -366,9 +367,12 @@ class Ecs {
   double next_prune_at_ = 0;
   // Spot capacity controls (spot.cc).
   bool spot_available_ = true;
-  double spot_rate_ = 0;        // interruptions per task-hour; 0: off
+  double spot_rate_ = 0;         // interruptions per task-hour; 0: off
   double spot_drawn_until_ = 0;  // the random interruptions are drawn up to here
+  uint64_t spot_seed_ = 0;       // the seed spot_rng_ was last given
   std::mt19937_64 spot_rng_;
+  // Writes the Spot settings as they are in memory.
+  Status persistSpot(bool available, double rate, uint64_t seed);
 };
 
 }  // namespace berth::ecs

@@ -112,18 +112,31 @@ void Ecs::interruptExpiredSpotTasks() {
 
 namespace berth::ecs {
 
-void Ecs::setSpotCapacity(bool available) {
-  if (spot_available_ == available) return;
+Status Ecs::persistSpot(bool available, double rate, uint64_t seed) {
+  store::Batch batch;
+  batch.put("ecs.spot", "settings",
+            json::serialize(bj::object{{"available", available}, {"perTaskPerHour", rate}, {"seed", seed}}));
+  return commit(batch);
+}
+
+Status Ecs::setSpotCapacity(bool available) {
+  if (spot_available_ == available) return {};
+  BERTH_TRY(persistSpot(available, spot_rate_, spot_seed_));
   spot_available_ = available;
   // Services retry on their own; reconciling now makes the change visible at
   // once (placements resume, or fallback tasks start moving back).
   for (auto& [_, s] : services_) reconcile(s);
+  return {};
 }
 
 Status Ecs::setSpotInterruptionRate(double per_task_per_hour, std::optional<uint64_t> seed) {
   if (!std::isfinite(per_task_per_hour) || per_task_per_hour < 0 || per_task_per_hour > 3600)
     return fail(ErrorCode::kInvalidArgument, "perTaskPerHour must be between 0 and 3600.");
-  if (seed || spot_rate_ == 0) spot_rng_.seed(seed.value_or(config_.spot_seed));
+  bool reseed = seed || spot_rate_ == 0;
+  uint64_t next_seed = reseed ? seed.value_or(config_.spot_seed) : spot_seed_;
+  BERTH_TRY(persistSpot(spot_available_, per_task_per_hour, next_seed));
+  if (reseed) spot_rng_.seed(next_seed);
+  spot_seed_ = next_seed;
   spot_rate_ = per_task_per_hour;
   spot_drawn_until_ = clock_.epochSeconds();
   return {};

@@ -440,7 +440,7 @@ int64_t eventsStartingWith(const bj::object& svc, std::string_view prefix) {
 }
 
 TEST_F(EcsCapacityTest, RunTaskFailsSpotPlacementsWhileCapacityIsOff) {
-  ecs_->setSpotCapacity(false);
+  ASSERT_TRUE(ecs_->setSpotCapacity(false));
   EXPECT_FALSE(ecs_->spotCapacityAvailable());
   auto run =
       ok("RunTask", R"({"cluster":"c1","taskDefinition":"web","count":2,"networkConfiguration":)" + subnets({0}) +
@@ -460,7 +460,7 @@ TEST_F(EcsCapacityTest, RunTaskFailsSpotPlacementsWhileCapacityIsOff) {
   for (const auto& t : run.at("tasks").as_array()) EXPECT_EQ(t.at("capacityProviderName"), "FARGATE");
   EXPECT_EQ(run.at("failures").as_array().size(), 1u);
 
-  ecs_->setSpotCapacity(true);
+  ASSERT_TRUE(ecs_->setSpotCapacity(true));
   run = ok("RunTask", R"({"cluster":"c1","taskDefinition":"web","networkConfiguration":)" + subnets({0}) +
                           R"(,"capacityProviderStrategy":[{"capacityProvider":"FARGATE_SPOT","weight":1}]})");
   ASSERT_EQ(run.at("tasks").as_array().size(), 1u);
@@ -471,7 +471,7 @@ TEST_F(EcsCapacityTest, AServiceWaitsForSpotCapacityAndSaysSoWithoutRepeatingIts
   createService(2, R"("capacityProviderStrategy":[{"capacityProvider":"FARGATE_SPOT","weight":1}])");
   tick();
   ASSERT_EQ(tasks().size(), 2u);
-  ecs_->setSpotCapacity(false);
+  ASSERT_TRUE(ecs_->setSpotCapacity(false));
   SpotInterruption all;
   all.cluster = "c1";
   ASSERT_EQ(ecs_->interruptSpotTasks(all)->size(), 2u);
@@ -496,7 +496,7 @@ TEST_F(EcsCapacityTest, AServiceWaitsForSpotCapacityAndSaysSoWithoutRepeatingIts
   EXPECT_EQ(eventsStartingWith(service(), unable), 2);
 
   // Capacity back: placed on Spot at once (no fallback without the tag).
-  ecs_->setSpotCapacity(true);
+  ASSERT_TRUE(ecs_->setSpotCapacity(true));
   drain();
   tick();
   EXPECT_EQ(countBy("capacityProviderName"), (Counts{{"FARGATE_SPOT", 2}}));
@@ -506,7 +506,7 @@ TEST_F(EcsCapacityTest, AServiceWaitsForSpotCapacityAndSaysSoWithoutRepeatingIts
 }
 
 TEST_F(EcsCapacityTest, TheFallbackTagPlacesOnFargateAndMovesBackToSpotWithinThePercentages) {
-  ecs_->setSpotCapacity(false);
+  ASSERT_TRUE(ecs_->setSpotCapacity(false));
   ok("CreateService", R"({"cluster":"c1","serviceName":"svc","taskDefinition":"web","desiredCount":2,
       "capacityProviderStrategy":[{"capacityProvider":"FARGATE_SPOT","weight":1}],
       "tags":[{"key":"berth:spot-fallback","value":"FARGATE"}],
@@ -522,7 +522,7 @@ TEST_F(EcsCapacityTest, TheFallbackTagPlacesOnFargateAndMovesBackToSpotWithinThe
 
   // Capacity back: Spot replacements start first (maximumPercent 200 leaves
   // room for both), the FARGATE stand-ins stop once they run (minimum 100%).
-  ecs_->setSpotCapacity(true);
+  ASSERT_TRUE(ecs_->setSpotCapacity(true));
   auto during = countBy("capacityProviderName");
   EXPECT_EQ(during, (Counts{{"FARGATE", 2}, {"FARGATE_SPOT", 2}}));
   drain();
@@ -539,7 +539,7 @@ TEST_F(EcsCapacityTest, TheFallbackTagPlacesOnFargateAndMovesBackToSpotWithinThe
 }
 
 TEST_F(EcsCapacityTest, TheFallbackMovesOneTaskAtATimeWhenThePercentagesSaySo) {
-  ecs_->setSpotCapacity(false);
+  ASSERT_TRUE(ecs_->setSpotCapacity(false));
   ok("CreateService", R"({"cluster":"c1","serviceName":"svc","taskDefinition":"web","desiredCount":2,
       "capacityProviderStrategy":[{"capacityProvider":"FARGATE","base":1,"weight":0},
                                   {"capacityProvider":"FARGATE_SPOT","weight":1}],
@@ -549,7 +549,7 @@ TEST_F(EcsCapacityTest, TheFallbackMovesOneTaskAtATimeWhenThePercentagesSaySo) {
                           subnets({0}) + "}");
   tick();
   EXPECT_EQ(countBy("capacityProviderName"), (Counts{{"FARGATE", 2}}));
-  ecs_->setSpotCapacity(true);
+  ASSERT_TRUE(ecs_->setSpotCapacity(true));
   // At most 2 live tasks (maximumPercent 100): the stand-in stops first, then
   // its Spot replacement starts; the base FARGATE task stays.
   EXPECT_LE(tasks().size(), 2u);
@@ -599,6 +599,19 @@ TEST_F(EcsCapacityTest, RandomInterruptionsFollowTheRateOnTheInjectedClock) {
     tick();
   }
   EXPECT_EQ(interrupted(), n);
+}
+
+TEST_F(EcsCapacityTest, SpotSettingsSurviveARestart) {
+  ASSERT_TRUE(ecs_->setSpotCapacity(false));
+  ASSERT_TRUE(ecs_->setSpotInterruptionRate(6, 42));
+  start();  // berthd restarted on the same store
+  EXPECT_FALSE(ecs_->spotCapacityAvailable());
+  EXPECT_EQ(ecs_->spotInterruptionRate(), 6);
+  ASSERT_TRUE(ecs_->setSpotCapacity(true));
+  ASSERT_TRUE(ecs_->setSpotInterruptionRate(0));
+  start();
+  EXPECT_TRUE(ecs_->spotCapacityAvailable());
+  EXPECT_EQ(ecs_->spotInterruptionRate(), 0);
 }
 
 }  // namespace
