@@ -7,10 +7,13 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/image_cmd.h"
 #include "cli/spot_cmd.h"
+#include "cli/stack_cmd.h"
+#include "stack/stack_file.h"
 
 namespace berth::cli {
 namespace {
@@ -37,6 +40,32 @@ int runAws(const Connection& c, const std::vector<std::string>& args) {
   execvp(aws ? aws : "aws", argv.data());
   fmt::print(stderr, "berth: cannot run the aws CLI: {}\n", strerror(errno));
   return 127;
+}
+
+// `berth validate`: parses and checks a stack file, all environments or one.
+int runValidate(const std::string& file, const std::string& env) {
+  auto stack = stack::loadStackFile(file);
+  if (!stack) {
+    fmt::print(stderr, "{}\n", stack.error().message);
+    return 1;
+  }
+  if (!env.empty()) {
+    auto resolved = stack::resolve(*stack, env);
+    if (!resolved) {
+      fmt::print(stderr, "{}\n", resolved.error().message);
+      return 1;
+    }
+    fmt::print("{} is valid (environment: {}, cluster {}, namespace {})\n", file, env, resolved->cluster,
+               resolved->namespace_name);
+    for (const stack::Service& s : resolved->services) {
+      fmt::print("  {}: {} cpu {} memory {} count {} on {}{}\n", s.name, s.image, s.cpu, s.memory, s.count,
+                 s.capacity_provider,
+                 s.autoscaling ? fmt::format(", autoscaling {}-{}", s.autoscaling->min, s.autoscaling->max) : "");
+    }
+    return 0;
+  }
+  fmt::print("{} is valid (environments: {})\n", file, fmt::join(stack->environments, ", "));
+  return 0;
 }
 
 }  // namespace
@@ -70,6 +99,14 @@ int run(int argc, char** argv) {
   SpotFlags spot_flags;
   auto* spot = addSpotCommands(app, spot_flags);
 
+  auto* validate = app.add_subcommand("validate", "check a stack file (berth.yaml)");
+  std::string stack_path = "berth.yaml", stack_env;
+  validate->add_option("-f,--file", stack_path, "the stack file (default ./berth.yaml)");
+  validate->add_option("--env", stack_env, "resolve and show one environment");
+
+  StackFlags stack_flags;
+  addStackCommands(app, stack_flags);
+
   auto* version = app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
@@ -78,6 +115,8 @@ int run(int argc, char** argv) {
     fmt::print("berth 0.1.0\n");
     return 0;
   }
+  if (validate->parsed()) return runValidate(stack_path, stack_env);
+  if (int rc = runStackCommand(c, app, stack_flags); rc >= 0) return rc;
   if (image->parsed()) return runImage(c, *image, image_flags);
   if (spot->parsed()) return runSpot(c, *spot, spot_flags);
   if (aws->parsed()) {

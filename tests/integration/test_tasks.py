@@ -51,10 +51,12 @@ CGROUP_PARENT = f"berth-it-{RUN_ID}"
 
 
 def vpc_cidr(slot):
-    """A VPC CIDR for the test module in `slot` (0-4): ctest runs the real-task
+    """A VPC CIDR for the test module in `slot` (0-5): ctest runs the real-task
     modules side by side, each with a bridge owning its VPC, so each draws
-    from a range of its own (and at random within it, clear of leftovers)."""
-    return f"10.{100 + 25 * slot + random.randrange(25)}.0.0/16"
+    from a range of its own (and at random within it, clear of leftovers):
+    slot N gets second octets 100+20N .. 119+20N."""
+    assert 0 <= slot <= 5, slot
+    return f"10.{100 + 20 * slot + random.randrange(20)}.0.0/16"
 
 
 VPC = vpc_cidr(0)

@@ -1,0 +1,331 @@
+#include "cli/stack_cmd.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/ecr_client.h"
+#include "cli/http_client.h"
+#include "common/json.h"
+#include "stack/aws_api.h"
+#include "stack/cost.h"
+#include "stack/engine.h"
+#include "stack/render.h"
+#include "stack/stack_file.h"
+
+namespace berth::cli {
+namespace {
+
+namespace bj = boost::json;
+namespace fs = std::filesystem;
+
+// What every stack command works on: the resolved environment, an API
+// client for the endpoint, and the state file.
+struct Session {
+  stack::Environment env;
+  std::unique_ptr<stack::HttpAwsApi> api;
+  std::string account;
+  std::string state_path;
+};
+
+Result<stack::StackFile> loadFile(const StackFlags& f) {
+  auto file = stack::loadStackFile(f.file);
+  if (!file) return std::unexpected(file.error());
+  if (f.env.empty())
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("--env is required ({} has {})", f.file, fmt::join(file->environments, ", ")));
+  return file;
+}
+
+Result<Session> openSession(const Connection& c, const StackFlags& f) {
+  auto file = BERTH_TRY(loadFile(f));
+  // The region first (the account is not known yet), then who we are.
+  auto draft = BERTH_TRY(stack::resolve(file, f.env));
+  auto endpoint = BERTH_TRY(parseEndpoint(c.endpoint));
+  Session s;
+  s.api = std::make_unique<stack::HttpAwsApi>(endpoint, findCredentials(c.data_dir), draft.region);
+  auto who = s.api->query("sts", "GetCallerIdentity", {});
+  if (!who)
+    return fail(who.error().code,
+                fmt::format("cannot reach {} as the caller ({}); is berthd running?", c.endpoint, who.error().message));
+  s.account = who->textAt("GetCallerIdentityResult/Account");
+  s.env = BERTH_TRY(stack::resolve(file, f.env, s.account));
+  fs::path dir = fs::absolute(f.file).parent_path() / ".berth";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail(ErrorCode::kIo, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  s.state_path = (dir / (f.env + ".json")).string();
+  return s;
+}
+
+bool colorOut() { return isatty(STDOUT_FILENO) != 0; }
+
+bool confirm(std::string_view question) {
+  fmt::print("\n{}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question);
+  std::fflush(stdout);
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  return answer == "yes";
+}
+
+void printProgress(const std::string& address, stack::Action action, std::string_view phase) {
+  static std::map<std::string, std::chrono::steady_clock::time_point> started;
+  const char* verb = action == stack::Action::kCreate    ? "Creat"
+                     : action == stack::Action::kDelete  ? "Destroy"
+                     : action == stack::Action::kReplace ? "Replac"
+                                                         : "Modify";
+  if (phase == "started") {
+    started[address] = std::chrono::steady_clock::now();
+    fmt::print("{}: {}ing...\n", address, action == stack::Action::kUpdate ? "Modify" : verb);
+  } else {
+    auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started[address]).count();
+    std::string done = action == stack::Action::kCreate    ? "Creation"
+                       : action == stack::Action::kDelete  ? "Destruction"
+                       : action == stack::Action::kReplace ? "Replacement"
+                                                           : "Modifications";
+    fmt::print("{}: {} complete after {:.1f}s\n", address, done, took);
+  }
+  std::fflush(stdout);
+}
+
+int failWith(const Error& e) {
+  fmt::print(stderr, "berth: {}\n", e.message);
+  return 1;
+}
+
+// Waits until every service of the environment runs its desired count on
+// one completed deployment, printing each service's counts as they change.
+Status waitForSteadyState(stack::AwsApi& api, const stack::Environment& env, int seconds) {
+  if (env.services.empty()) return {};
+  bj::array names;
+  for (const auto& s : env.services) names.emplace_back(s.name);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  std::map<std::string, std::string> shown;
+  fmt::print("\nWaiting for the services to reach a steady state...\n");
+  while (true) {
+    auto out = api.json("ecs", "DescribeServices", bj::object{{"cluster", env.cluster}, {"services", names}});
+    if (!out) return std::unexpected(out.error());
+    bool all = true;
+    for (const auto& v : *json::getArray(*out, "services")) {
+      const bj::object& svc = v.as_object();
+      std::string name = json::stringOr(svc, "serviceName");
+      int64_t desired = json::getInt(svc, "desiredCount").value_or(0);
+      int64_t running = json::getInt(svc, "runningCount").value_or(0);
+      int64_t pending = json::getInt(svc, "pendingCount").value_or(0);
+      const bj::array* deployments = json::getArray(svc, "deployments");
+      std::string rollout;
+      size_t count = deployments ? deployments->size() : 0;
+      for (size_t i = 0; i < count; ++i)
+        if (json::stringOr((*deployments)[i].as_object(), "status") == "PRIMARY")
+          rollout = json::stringOr((*deployments)[i].as_object(), "rolloutState");
+      if (rollout == "FAILED")
+        return fail(ErrorCode::kFailedPrecondition,
+                    fmt::format("service {}: the deployment failed ({})", name,
+                                json::stringOr((*deployments)[0].as_object(), "rolloutStateReason")));
+      bool steady = count == 1 && running == desired && pending == 0 && (rollout.empty() || rollout == "COMPLETED");
+      all = all && steady;
+      std::string line =
+          fmt::format("  {}: {} running, {} pending of {} desired; {} deployment{}{}", name, running, pending, desired,
+                      count, count == 1 ? "" : "s", rollout.empty() ? "" : " (" + rollout + ")");
+      if (shown[name] != line) {
+        fmt::print("{}\n", line);
+        shown[name] = line;
+      }
+    }
+    std::fflush(stdout);
+    if (all) {
+      fmt::print("All services are steady.\n");
+      return {};
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      return fail(ErrorCode::kFailedPrecondition,
+                  fmt::format("the services did not reach a steady state within {} s", seconds));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+int runPlan(const Connection& c, const StackFlags& f) {
+  auto s = openSession(c, f);
+  if (!s) return failWith(s.error());
+  stack::Engine engine(*s->api, s->state_path);
+  auto plan = engine.plan(stack::render(s->env, {s->account}));
+  if (!plan) return failWith(plan.error());
+  fmt::print("{}", stack::renderPlan(*plan, colorOut()));
+  if (f.detailed_exitcode && !plan->empty()) return 2;
+  return 0;
+}
+
+int runApply(const Connection& c, const StackFlags& f) {
+  auto s = openSession(c, f);
+  if (!s) return failWith(s.error());
+  stack::Engine engine(*s->api, s->state_path);
+  auto desired = stack::render(s->env, {s->account});
+  auto plan = engine.plan(desired);
+  if (!plan) return failWith(plan.error());
+  fmt::print("{}", stack::renderPlan(*plan, colorOut()));
+  if (!plan->empty()) {
+    if (!f.auto_approve && !confirm("Do you want to perform these actions?")) {
+      fmt::print("Apply cancelled.\n");
+      return 1;
+    }
+    if (auto ok = engine.apply(*plan, desired, printProgress); !ok) return failWith(ok.error());
+    fmt::print("\nApply complete! Resources: {} added, {} changed, {} destroyed.\n",
+               plan->count(stack::Action::kCreate) + plan->count(stack::Action::kReplace),
+               plan->count(stack::Action::kUpdate),
+               plan->count(stack::Action::kDelete) + plan->count(stack::Action::kReplace));
+  }
+  if (!f.no_wait)
+    if (auto ok = waitForSteadyState(*s->api, s->env, f.wait_seconds); !ok) return failWith(ok.error());
+  return 0;
+}
+
+int runDestroy(const Connection& c, const StackFlags& f) {
+  auto s = openSession(c, f);
+  if (!s) return failWith(s.error());
+  stack::Engine engine(*s->api, s->state_path);
+  std::vector<std::string> addresses;
+  for (const auto& t : f.targets) {
+    auto more = stack::targetAddresses(s->env, t);
+    addresses.insert(addresses.end(), more.begin(), more.end());
+  }
+  auto plan = engine.planDestroy(addresses);
+  if (!plan) return failWith(plan.error());
+  fmt::print("{}", stack::renderPlan(*plan, colorOut()));
+  if (plan->empty()) return 0;
+  if (!f.auto_approve && !confirm("Do you really want to destroy these resources?")) {
+    fmt::print("Destroy cancelled.\n");
+    return 1;
+  }
+  if (auto ok = engine.apply(*plan, {}, printProgress); !ok) return failWith(ok.error());
+  fmt::print("\nDestroy complete! Resources: {} destroyed.\n", plan->count(stack::Action::kDelete));
+  return 0;
+}
+
+// The running tasks' private IPs of one service.
+std::vector<std::string> taskAddresses(stack::AwsApi& api, const std::string& cluster, const std::string& service) {
+  std::vector<std::string> out;
+  auto list = api.json("ecs", "ListTasks",
+                       bj::object{{"cluster", cluster}, {"serviceName", service}, {"desiredStatus", "RUNNING"}});
+  if (!list) return out;
+  const bj::array* arns = json::getArray(*list, "taskArns");
+  if (!arns || arns->empty()) return out;
+  auto tasks = api.json("ecs", "DescribeTasks", bj::object{{"cluster", cluster}, {"tasks", *arns}});
+  if (!tasks) return out;
+  for (const auto& t : *json::getArray(*tasks, "tasks")) {
+    if (json::stringOr(t.as_object(), "lastStatus") != "RUNNING") continue;
+    if (const bj::array* attachments = json::getArray(t.as_object(), "attachments"))
+      for (const auto& a : *attachments)
+        if (const bj::array* details = json::getArray(a.as_object(), "details"))
+          for (const auto& d : *details)
+            if (json::stringOr(d.as_object(), "name") == "privateIPv4Address")
+              out.push_back(json::stringOr(d.as_object(), "value"));
+  }
+  return out;
+}
+
+int runOutput(const Connection& c, const StackFlags& f) {
+  auto s = openSession(c, f);
+  if (!s) return failWith(s.error());
+  const stack::Environment& env = s->env;
+  stack::RenderOptions options{s->account};
+  bj::object out{{"environment", env.name}, {"cluster", env.cluster}, {"region", env.region}};
+  if (auto clusters =
+          s->api->json("ecs", "DescribeClusters", bj::object{{"clusters", bj::array{bj::value(env.cluster)}}});
+      clusters)
+    if (const bj::array* list = json::getArray(*clusters, "clusters"); list && !list->empty())
+      out["cluster_arn"] = json::stringOr(list->front().as_object(), "clusterArn");
+  bj::object services;
+  for (const auto& svc : env.services) {
+    bj::object o{{"image", stack::imageUri(env, svc.image, options)},
+                 {"log_group", stack::logGroupName(env, svc)},
+                 {"desired_count", svc.count}};
+    if (svc.discovery) o["discovery_name"] = fmt::format("{}.{}", svc.name, env.namespace_name);
+    bj::array endpoints;
+    for (const auto& ip : taskAddresses(*s->api, env.cluster, svc.name))
+      endpoints.emplace_back(svc.port > 0 ? fmt::format("http://{}:{}", ip, svc.port) : ip);
+    o["endpoints"] = std::move(endpoints);
+    services[svc.name] = std::move(o);
+  }
+  out["services"] = std::move(services);
+  bj::array repositories;
+  for (const auto& r : env.ecr_repositories)
+    repositories.emplace_back(fmt::format("{}.dkr.ecr.{}.amazonaws.com/{}", s->account, env.region, r));
+  out["ecr_repositories"] = std::move(repositories);
+  if (f.json) {
+    fmt::print("{}\n", json::serialize(out));
+    return 0;
+  }
+  fmt::print("cluster = {}\n", env.cluster);
+  if (out.contains("cluster_arn")) fmt::print("cluster_arn = {}\n", json::stringOr(out, "cluster_arn"));
+  for (const auto& [name, v] : out["services"].as_object()) {
+    const bj::object& o = v.as_object();
+    fmt::print("service.{}:\n  image = {}\n  log_group = {}\n", std::string(name), json::stringOr(o, "image"),
+               json::stringOr(o, "log_group"));
+    if (o.contains("discovery_name")) fmt::print("  discovery_name = {}\n", json::stringOr(o, "discovery_name"));
+    for (const auto& e : o.at("endpoints").as_array()) fmt::print("  endpoint = {}\n", std::string(e.as_string()));
+  }
+  for (const auto& r : out["ecr_repositories"].as_array())
+    fmt::print("ecr_repository = {}\n", std::string(r.as_string()));
+  return 0;
+}
+
+int runCost(const StackFlags& f) {
+  auto file = loadFile(f);
+  if (!file) return failWith(file.error());
+  auto env = stack::resolve(*file, f.env);
+  if (!env) return failWith(env.error());
+  stack::PriceTable prices;
+  prices.spot_discount = f.spot_discount;
+  stack::UsageAssumptions usage{f.log_gb_per_task};
+  fmt::print("{}", stack::renderCost(*env, stack::estimateCost(*env, prices, usage), prices, usage));
+  return 0;
+}
+
+}  // namespace
+
+void addStackCommands(CLI::App& app, StackFlags& f) {
+  auto common = [&f](CLI::App* cmd) {
+    cmd->add_option("-f,--file", f.file, "the stack file (default ./berth.yaml)");
+    cmd->add_option("--env", f.env, "the environment (dev, prod, ...)")->required();
+  };
+  auto* plan = app.add_subcommand("plan", "show what apply would change");
+  common(plan);
+  plan->add_flag("--detailed-exitcode", f.detailed_exitcode, "exit 2 when there are changes (as Terraform does)");
+  auto* apply = app.add_subcommand("apply", "create or update the environment and wait for a steady state");
+  common(apply);
+  apply->add_flag("--auto-approve", f.auto_approve, "do not ask for confirmation");
+  apply->add_flag("--no-wait", f.no_wait, "do not wait for the services to reach a steady state");
+  apply->add_option("--wait-seconds", f.wait_seconds, "how long to wait for a steady state")->capture_default_str();
+  auto* destroy = app.add_subcommand("destroy", "delete what berth manages for the environment");
+  common(destroy);
+  destroy->add_flag("--auto-approve", f.auto_approve, "do not ask for confirmation");
+  destroy->add_option("--target", f.targets, "only this: service.NAME (keeps repositories, roles, logs) or an address");
+  auto* output = app.add_subcommand("output", "the environment's names, addresses and endpoints");
+  common(output);
+  output->add_flag("--json", f.json, "as JSON");
+  auto* cost = app.add_subcommand("cost", "the environment's monthly cost on AWS, line by line");
+  common(cost);
+  cost->add_option("--log-gb-per-task", f.log_gb_per_task, "assumed log volume per task and month (GB)")
+      ->capture_default_str();
+  cost->add_option("--spot-discount", f.spot_discount, "Fargate Spot's discount off on-demand (0-1)")
+      ->capture_default_str();
+}
+
+int runStackCommand(const Connection& c, CLI::App& app, const StackFlags& f) {
+  if (app.got_subcommand("plan")) return runPlan(c, f);
+  if (app.got_subcommand("apply")) return runApply(c, f);
+  if (app.got_subcommand("destroy")) return runDestroy(c, f);
+  if (app.got_subcommand("output")) return runOutput(c, f);
+  if (app.got_subcommand("cost")) return runCost(f);
+  return -1;
+}
+
+}  // namespace berth::cli

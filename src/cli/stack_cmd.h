@@ -1,0 +1,40 @@
+// The stack commands: a stack file (berth.yaml, docs/stack-file.md) made
+// real through the AWS APIs, SigV4-signed, against berthd or any endpoint
+// that speaks them (--endpoint):
+//   berth plan    --env ENV [-f FILE] [--detailed-exitcode]
+//   berth apply   --env ENV [-f FILE] [--auto-approve] [--no-wait]
+//   berth destroy --env ENV [-f FILE] [--auto-approve] [--target service.NAME|ADDRESS ...]
+//   berth output  --env ENV [-f FILE] [--json]
+//   berth cost    --env ENV [-f FILE] [--log-gb-per-task N] [--spot-discount F]
+// State (which resources berth manages) is kept beside the stack file in
+// .berth/<env>.json.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/cli.h"
+
+namespace berth::cli {
+
+struct StackFlags {
+  std::string file = "berth.yaml";
+  std::string env;
+  bool auto_approve = false;
+  bool detailed_exitcode = false;
+  bool no_wait = false;
+  int wait_seconds = 600;
+  bool json = false;
+  std::vector<std::string> targets;
+  double log_gb_per_task = 0.5;
+  double spot_discount = 0.70;
+};
+
+// Adds plan, apply, destroy, output and cost to `app`.
+void addStackCommands(CLI::App& app, StackFlags& flags);
+// Runs whichever of them was parsed; -1 when none was.
+int runStackCommand(const Connection& c, CLI::App& app, const StackFlags& flags);
+
+}  // namespace berth::cli

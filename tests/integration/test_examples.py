@@ -1,0 +1,167 @@
+"""The durableai example (examples/durableai/) end to end on real tasks: the
+seed's backend and frontend, built by the project as static binaries and
+packed into busybox-static images with examples/durableai/build-images.sh.
+
+The backend runs as an ECS service registered in the Cloud Map namespace
+dev.local; on each request it reads its task id from the task metadata
+endpoint and a SecureString (under a customer managed KMS key) from SSM,
+signing GetParameter with SigV4 itself, using the task role's credentials
+from the container credentials endpoint. The frontend task finds
+backend.dev.local through its VPC resolver and renders what the backend
+answered. The test fetches the frontend's page from the host: it holds the
+backend task's id and the parameter's value only if the whole chain worked.
+
+Same set-up as test_tasks.py (own bridge, VPC and cgroup parent). Needs
+root, runc and busybox-static; skips with the reason otherwise.
+"""
+
+import json
+import os
+import random
+import subprocess
+import sys
+import unittest
+import urllib.error
+
+import test_tasks
+from berth_harness import BIN_DIR, SOURCE_DIR
+from test_tasks import SKIP as TASKS_SKIP, RealTaskCase, ACCOUNT, REGION
+
+BRIDGE = test_tasks.BRIDGE + "e"
+CGROUP_PARENT = test_tasks.CGROUP_PARENT + "-ex"
+VPC = test_tasks.vpc_cidr(5)
+BUILD_IMAGES = os.path.join(SOURCE_DIR, "examples", "durableai", "build-images.sh")
+APPS = {app: os.path.join(BIN_DIR, f"durableai-{app}") for app in ("backend", "frontend")}
+PARAMETER = "/durableai/dev/greeting"
+
+
+def _skip_reason():
+    if TASKS_SKIP:
+        return TASKS_SKIP
+    for path in APPS.values():
+        if not os.path.exists(path):
+            return f"{os.path.basename(path)} not built at {path}"
+    return None
+
+
+SKIP = _skip_reason()
+if SKIP:
+    print(f"SKIP test_examples: {SKIP}", file=sys.stderr, flush=True)
+
+
+def image(app):
+    return f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/durableai/{app}:latest"
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class DurableaiExampleTest(RealTaskCase):
+    bridge = BRIDGE
+    cgroup_parent = CGROUP_PARENT
+    # The backend needs the task endpoint (metadata and credentials) on
+    # 169.254.170.2:80, which one berthd on the machine can bind at a time:
+    # ctest runs this module apart from test_tasks (RESOURCE_LOCK).
+    berthd_options = dict(agent="real", extra_args=[
+        "--bridge", BRIDGE, "--vpc-cidr", VPC, "--cgroup-parent", CGROUP_PARENT])
+
+    @classmethod
+    def setUpClassState(cls):
+        super().setUpClassState()
+        d = cls.berthd
+        p = subprocess.run([BUILD_IMAGES, d.data_dir], capture_output=True, text=True, timeout=180,
+                           env=d.env(BERTH_BIN_DIR=BIN_DIR, ACCOUNT=ACCOUNT, REGION=REGION))
+        if p.returncode != 0:
+            raise AssertionError(f"build-images.sh failed:\n{p.stdout}\n{p.stderr}")
+
+    def register_app(self, app, port, task_role=None, environment=()):
+        extra = {"taskRoleArn": task_role} if task_role else {}
+        self.ecs.register_task_definition(
+            family=f"durableai-{app}", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+            memory="512", executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole",
+            containerDefinitions=[{
+                "name": app, "image": image(app), "essential": True,
+                "portMappings": [{"containerPort": port}],
+                "environment": [{"name": k, "value": v} for k, v in environment]}], **extra)
+        return f"durableai-{app}"
+
+    def fetch_answer(self, url):
+        """The body of `url`, also on an HTTP error status (the backend's 502
+        says what failed), with the status."""
+        try:
+            return 200, self.fetch(url, timeout=15)
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def test_the_frontend_shows_the_backends_task_and_its_ssm_greeting(self):
+        d = self.berthd
+        iam, kms, ssm = d.client("iam"), d.client("kms"), d.client("ssm")
+        # The seed's secret: a SecureString under a customer managed key, which
+        # the task role may decrypt (SSM checks kms:Decrypt for such keys).
+        key = kms.create_key(Description="durableai dev")["KeyMetadata"]
+        greeting = f"hello from SSM <{random.randrange(10**9)}> & KMS"
+        ssm.put_parameter(Name=PARAMETER, Type="SecureString", KeyId=key["KeyId"], Value=greeting)
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        task_role = iam.create_role(RoleName="durableai-backend", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        iam.put_role_policy(RoleName="durableai-backend", PolicyName="greeting", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "ssm:GetParameter",
+                 "Resource": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{PARAMETER}"},
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key["Arn"]}]}))
+
+        sd = d.client("servicediscovery", inject_host_prefix=False)
+        vpc = d.client("ec2").describe_vpcs()["Vpcs"][0]["VpcId"]
+        op = sd.create_private_dns_namespace(Name="dev.local", Vpc=vpc)["OperationId"]
+        self.eventually(lambda: sd.get_operation(OperationId=op)["Operation"]["Status"] == "SUCCESS",
+                        timeout=10, interval=0.2, msg="namespace created")
+        ns = sd.get_operation(OperationId=op)["Operation"]["Targets"]["NAMESPACE"]
+        registry = sd.create_service(Name="backend", NamespaceId=ns, DnsConfig={
+            "RoutingPolicy": "MULTIVALUE", "DnsRecords": [{"Type": "A", "TTL": 10}]},
+            HealthCheckCustomConfig={"FailureThreshold": 1})["Service"]["Arn"]
+
+        backend = self.register_app("backend", 8000, task_role, [("GREETING_PARAMETER", PARAMETER)])
+        self.ecs.create_service(cluster="it", serviceName="backend", taskDefinition=backend, desiredCount=1,
+                                launchType="FARGATE", serviceRegistries=[{"registryArn": registry}],
+                                networkConfiguration={"awsvpcConfiguration": {"subnets": [self.subnet]}})
+        try:
+            found = self.eventually(
+                lambda: sd.discover_instances(NamespaceName="dev.local", ServiceName="backend")["Instances"],
+                timeout=30, interval=0.2, msg="the backend task registered in Cloud Map")
+            backend_ip = found[0]["Attributes"]["AWS_INSTANCE_IPV4"]
+            backend_arns = self.ecs.list_tasks(cluster="it", serviceName="backend")["taskArns"]
+            self.assertEqual(len(backend_arns), 1)
+            backend_task = backend_arns[0].rsplit("/", 1)[1]
+
+            # The backend on its own, from the host.
+            self.assertEqual(self.fetch(f"http://{backend_ip}:8000/health", timeout=15), "ok")
+            status, body = self.fetch_answer(f"http://{backend_ip}:8000/")
+            self.assertEqual(status, 200, body)
+            answer = json.loads(body)
+            self.assertEqual(answer, {"service": "backend", "task": backend_task, "greeting": greeting})
+
+            frontend = self.register_app("frontend", 3000)  # BACKEND_URL: its default, backend.dev.local:8000
+            arn = self.run_task(frontend)
+            frontend_ip = self.task_ip(self.wait_status(arn, "RUNNING", timeout=60))
+            self.assertEqual(self.fetch(f"http://{frontend_ip}:3000/health", timeout=15), "ok")
+            page = self.fetch(f"http://{frontend_ip}:3000/", timeout=15)
+            self.assertIn(f'<span id="task">{backend_task}</span>', page)
+            escaped = greeting.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            self.assertIn(f'<span id="greeting">{escaped}</span>', page)
+            self.assertNotIn('id="error"', page)
+            print(f"\nfrontend {frontend_ip} -> backend.dev.local ({backend_ip}, task {backend_task}): "
+                  f"{greeting!r}", file=sys.stderr)
+
+            # Without ssm:GetParameter the backend says what failed, and the
+            # frontend shows it.
+            iam.delete_role_policy(RoleName="durableai-backend", PolicyName="greeting")
+            page = self.eventually(lambda: (lambda p: p if 'id="error"' in p else None)(
+                self.fetch(f"http://{frontend_ip}:3000/")), timeout=30, interval=0.5, msg="the error page")
+            self.assertIn("SSM GetParameter", page)
+            self.assertIn("AccessDeniedException", page)
+            self.assertNotIn(escaped, page)
+        finally:
+            self.ecs.update_service(cluster="it", service="backend", desiredCount=0)
+            self.ecs.delete_service(cluster="it", service="backend", force=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
