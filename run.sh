@@ -30,6 +30,9 @@ data_dir=${BERTH_DATA_DIR:-/var/lib/berth}
 pid_file=$data_dir/berthd.pid
 log_file=$data_dir/berthd.log
 berth() { "$root/build/bin/berth" --data-dir "$data_dir" "$@"; }
+# `berth aws` runs the aws CLI; Debian's is v2 (logs tail needs it), which a
+# pyenv shim earlier on the PATH may hide.
+if [ -z "${BERTH_AWS_CLI:-}" ] && [ -x /usr/bin/aws ]; then export BERTH_AWS_CLI=/usr/bin/aws; fi
 
 running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
 
@@ -86,7 +89,7 @@ if [ -n "$url" ] && [ "$(id -u)" -eq 0 ]; then
     page=$(curl -fsS --max-time 5 "$url/" 2>/dev/null) && break
     sleep 1
   done
-  echo "$page" | sed -e 's/<[^>]*>/ /g' -e 's/  */ /g' | grep -v '^ *$' | head -20
+  echo "$page" | sed -e 's/<[^>]*>/ /g' -e 's/&quot;/"/g' -e 's/  */ /g' | grep -v '^ *$' | head -20
 else
   echo "(no page: the tasks are simulated or have no address yet)"
 fi

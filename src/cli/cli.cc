@@ -89,8 +89,7 @@ int run(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "use the root credentials of a local berthd's data directory");
 
   auto* aws = app.add_subcommand("aws", "run the aws CLI against berthd");
-  std::vector<std::string> aws_args;
-  aws->add_option("args", aws_args, "aws CLI arguments")->required();
+  // Everything after `aws` goes to the aws CLI as it is, in order.
   aws->prefix_command();
 
   ImageFlags image_flags;
@@ -120,9 +119,12 @@ int run(int argc, char** argv) {
   if (image->parsed()) return runImage(c, *image, image_flags);
   if (spot->parsed()) return runSpot(c, *spot, spot_flags);
   if (aws->parsed()) {
-    std::vector<std::string> rest = aws->remaining();
-    aws_args.insert(aws_args.end(), rest.begin(), rest.end());
-    return runAws(c, aws_args);
+    std::vector<std::string> args = aws->remaining();
+    if (args.empty()) {
+      fmt::print(stderr, "berth aws: give the aws CLI's arguments, e.g. berth aws ecs list-clusters\n");
+      return 2;
+    }
+    return runAws(c, args);
   }
   return 0;
 }
