@@ -1,4 +1,7 @@
 // ecr_repository, log_group, ssm_parameter and ecs_cluster.
+#include <chrono>
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "stack/resource_common.h"
@@ -233,10 +236,18 @@ class EcsCluster final : public ResourceType {
     }
     return reread(api, name, live.id, props);
   }
+  // The services were deleted first, but their tasks may still be stopping
+  // (ECS refuses with ClusterContainsTasksException until they are gone):
+  // retried for up to two minutes, as Terraform's provider does.
   Status remove(AwsApi& api, const LiveResource& live) override {
-    auto out = api.json("ecs", "DeleteCluster", {{"cluster", live.id}});
-    if (!out && !isNotFound(out.error())) return std::unexpected(out.error());
-    return {};
+    for (int attempt = 0;; ++attempt) {
+      auto out = api.json("ecs", "DeleteCluster", {{"cluster", live.id}});
+      if (out || isNotFound(out.error())) return {};
+      bool busy = out.error().aws_type == "ClusterContainsTasksException" ||
+                  out.error().aws_type == "ClusterContainsServicesException";
+      if (!busy || attempt >= 240) return std::unexpected(out.error());
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
   }
 
  private:

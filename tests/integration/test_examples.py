@@ -163,5 +163,64 @@ class DurableaiExampleTest(RealTaskCase):
             self.ecs.delete_service(cluster="it", service="backend", force=True)
 
 
+    # ------------------------------------------------------------ the stack
+    def berth(self, workdir, *args, timeout=300):
+        p = subprocess.run([os.path.join(BIN_DIR, "berth"), "--data-dir", self.berthd.data_dir, *args], cwd=workdir,
+                           capture_output=True, text=True, timeout=timeout)
+        self.assertEqual(p.returncode, 0, f"berth {' '.join(args)}:\n{p.stdout}\n{p.stderr}")
+        return p.stdout
+
+    def test_the_seed_stack_with_berth_apply_on_real_tasks(self):
+        """examples/durableai/berth.yaml's prod environment (prod.local, so it
+        stays clear of the other test's dev.local): apply runs the seed's two
+        services for real, the frontend answers with the backend's greeting
+        through backend.prod.local, a second plan has no changes, a memory
+        change rolls a new revision, and destroy removes it all."""
+        import shutil
+        import tempfile
+        workdir = tempfile.mkdtemp(prefix="berth-stack-real-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        shutil.copy(os.path.join(SOURCE_DIR, "examples", "durableai", "berth.yaml"), workdir)
+        out = self.berth(workdir, "apply", "--env", "prod", "--auto-approve")
+        self.assertIn("All services are steady.", out)
+        destroyed = []
+        self.addCleanup(lambda: destroyed or self.berth(workdir, "destroy", "--env", "prod", "--auto-approve"))
+
+        def page():
+            outputs = json.loads(self.berth(workdir, "output", "--env", "prod", "--json"))
+            endpoints = outputs["services"]["frontend"]["endpoints"]
+            self.assertEqual(len(endpoints), 2, outputs)
+            return self.fetch_answer(endpoints[0] + "/")
+        status, body = page()
+        self.assertEqual(status, 200, body)
+        self.assertIn("hello from durableai prod", body)
+        backends = self.ecs.list_tasks(cluster="durableai-prod-cluster", serviceName="backend")["taskArns"]
+        self.assertEqual(len(backends), 2)
+        self.assertTrue(any(arn.rsplit("/", 1)[1] in body for arn in backends), body)
+
+        self.assertIn("No changes.", self.berth(workdir, "plan", "--env", "prod"))
+        path = os.path.join(workdir, "berth.yaml")
+        with open(path) as f:
+            text = f.read()
+        # prod's backend override: 512 CPU / 1024 MB -> 2048 MB.
+        head, sep, tail = text.partition("      backend:\n        cpu: 512\n        memory: 1024")
+        self.assertTrue(sep, "the prod backend override moved in berth.yaml")
+        with open(path, "w") as f:
+            f.write(head + "      backend:\n        cpu: 512\n        memory: 2048" + tail)
+        plan = self.berth(workdir, "plan", "--env", "prod")
+        self.assertIn('~ memory: "1024" -> "2048"', plan)
+        self.assertIn("Plan: 0 to add, 2 to change, 0 to destroy.", plan)
+        self.berth(workdir, "apply", "--env", "prod", "--auto-approve")
+        running = self.ecs.describe_tasks(cluster="durableai-prod-cluster", tasks=self.ecs.list_tasks(
+            cluster="durableai-prod-cluster", serviceName="backend", desiredStatus="RUNNING")["taskArns"])["tasks"]
+        self.assertEqual({t["memory"] for t in running if t["lastStatus"] == "RUNNING"}, {"2048"})
+        self.assertEqual(page()[0], 200)
+
+        self.berth(workdir, "destroy", "--env", "prod", "--auto-approve")
+        destroyed.append(True)
+        [cluster] = self.ecs.describe_clusters(clusters=["durableai-prod-cluster"])["clusters"] or [{"status": "GONE"}]
+        self.assertIn(cluster["status"], ("INACTIVE", "GONE"))
+
+
 if __name__ == "__main__":
     unittest.main()
