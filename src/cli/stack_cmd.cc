@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 
 #include "cli/ecr_client.h"
 #include "cli/http_client.h"
+#include "common/clock.h"
 #include "common/json.h"
 #include "stack/aws_api.h"
 #include "stack/cost.h"
@@ -289,11 +291,162 @@ int runCost(const StackFlags& f) {
   return 0;
 }
 
+// ANSI colour for a word when stdout is a terminal.
+std::string paint(std::string_view word, std::string_view code) {
+  if (!colorOut()) return std::string(word);
+  return fmt::format("\033[{}m{}\033[0m", code, word);
+}
+
+std::string paintStatus(std::string_view status) {
+  if (status == "RUNNING" || status == "HEALTHY" || status == "COMPLETED" || status == "ACTIVE")
+    return paint(status, "32");
+  if (status == "STOPPED" || status == "UNHEALTHY" || status == "FAILED") return paint(status, "31");
+  return paint(status, "33");
+}
+
+Result<bj::array> describeServices(stack::AwsApi& api, const stack::Environment& env) {
+  bj::array names;
+  for (const auto& s : env.services) names.emplace_back(s.name);
+  if (names.empty()) return bj::array{};
+  auto out = BERTH_TRY(api.json("ecs", "DescribeServices", bj::object{{"cluster", env.cluster}, {"services", names}}));
+  const bj::array* services = json::getArray(out, "services");
+  return services ? *services : bj::array{};
+}
+
+int runStatus(const Connection& c, const StackFlags& f) {
+  auto s = openSession(c, f);
+  if (!s) return failWith(s.error());
+  auto services = describeServices(*s->api, s->env);
+  if (!services) return failWith(services.error());
+  fmt::print("{} ({}, {})\n", s->env.cluster, s->env.name, s->env.region);
+  for (const auto& v : *services) {
+    const bj::object& svc = v.as_object();
+    fmt::print("  {:<12} {:<8} {} running, {} pending of {} desired\n", json::stringOr(svc, "serviceName"),
+               paintStatus(json::stringOr(svc, "status")), json::getInt(svc, "runningCount").value_or(0),
+               json::getInt(svc, "pendingCount").value_or(0), json::getInt(svc, "desiredCount").value_or(0));
+    if (const bj::array* deployments = json::getArray(svc, "deployments"))
+      for (const auto& d : *deployments) {
+        const bj::object& dep = d.as_object();
+        std::string td = json::stringOr(dep, "taskDefinition");
+        fmt::print("      {} {} {} {}/{} running ({})\n", json::stringOr(dep, "status"), json::stringOr(dep, "id"),
+                   td.substr(td.rfind('/') + 1), json::getInt(dep, "runningCount").value_or(0),
+                   json::getInt(dep, "desiredCount").value_or(0),
+                   paintStatus(json::stringOr(dep, "rolloutState", "-")));
+      }
+  }
+  return 0;
+}
+
+int runPs(const Connection& c, const StackFlags& f) {
+  auto s = openSession(c, f);
+  if (!s) return failWith(s.error());
+  fmt::print("{:<34} {:<10} {:<10} {:<10} {:<15} {}\n", "TASK", "SERVICE", "STATUS", "HEALTH", "ADDRESS", "CAPACITY");
+  for (const auto& svc : s->env.services) {
+    auto list = s->api->json("ecs", "ListTasks", bj::object{{"cluster", s->env.cluster}, {"serviceName", svc.name}});
+    if (!list) return failWith(list.error());
+    const bj::array* arns = json::getArray(*list, "taskArns");
+    if (!arns || arns->empty()) continue;
+    auto tasks = s->api->json("ecs", "DescribeTasks", bj::object{{"cluster", s->env.cluster}, {"tasks", *arns}});
+    if (!tasks) return failWith(tasks.error());
+    for (const auto& t : *json::getArray(*tasks, "tasks")) {
+      const bj::object& task = t.as_object();
+      std::string arn = json::stringOr(task, "taskArn");
+      std::string ip = "-";
+      if (const bj::array* attachments = json::getArray(task, "attachments"))
+        for (const auto& a : *attachments)
+          if (const bj::array* details = json::getArray(a.as_object(), "details"))
+            for (const auto& d : *details)
+              if (json::stringOr(d.as_object(), "name") == "privateIPv4Address")
+                ip = json::stringOr(d.as_object(), "value");
+      std::string status = json::stringOr(task, "lastStatus");
+      std::string health = json::stringOr(task, "healthStatus", "UNKNOWN");
+      fmt::print("{:<34} {:<10} {} {} {:<15} {}\n", arn.substr(arn.rfind('/') + 1), svc.name,
+                 paintStatus(status) + std::string(status.size() < 10 ? 10 - status.size() : 0, ' '),
+                 paintStatus(health) + std::string(health.size() < 10 ? 10 - health.size() : 0, ' '), ip,
+                 json::stringOr(task, "capacityProviderName"));
+    }
+  }
+  return 0;
+}
+
+int runEvents(const Connection& c, const StackFlags& f) {
+  auto s = openSession(c, f);
+  if (!s) return failWith(s.error());
+  auto out = s->api->json("ecs", "DescribeServices",
+                          bj::object{{"cluster", s->env.cluster}, {"services", bj::array{bj::value(f.service)}}});
+  if (!out) return failWith(out.error());
+  const bj::array* services = json::getArray(*out, "services");
+  if (!services || services->empty()) {
+    fmt::print(stderr, "berth: no service {} in {}\n", f.service, s->env.cluster);
+    return 1;
+  }
+  const bj::array* events = json::getArray(services->front().as_object(), "events");
+  if (!events) return 0;
+  // ECS lists them newest first; a terminal reads best oldest first.
+  for (auto it = events->rbegin(); it != events->rend(); ++it) {
+    const bj::object& e = it->as_object();
+    const bj::value* at = json::find(e, "createdAt");
+    double seconds = at && at->is_number() ? at->to_number<double>() : 0;
+    fmt::print("{}  {}\n", toIso8601(WallTime(std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)))),
+               json::stringOr(e, "message"));
+  }
+  return 0;
+}
+
+int runLogs(const Connection& c, const StackFlags& f) {
+  auto s = openSession(c, f);
+  if (!s) return failWith(s.error());
+  const stack::Service* svc = nullptr;
+  for (const auto& candidate : s->env.services)
+    if (candidate.name == f.service) svc = &candidate;
+  if (!svc) {
+    fmt::print(stderr, "berth: the stack has no service {}\n", f.service);
+    return 1;
+  }
+  std::string group = stack::logGroupName(s->env, *svc);
+  int64_t start =
+      (std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()) -
+       std::chrono::minutes(f.since_minutes))
+          .count();
+  std::set<std::string> seen;  // event ids printed at the last timestamp
+  while (true) {
+    std::string token;
+    int64_t last = start;
+    do {
+      bj::object in{{"logGroupName", group}, {"startTime", start}, {"interleaved", true}};
+      if (!token.empty()) in["nextToken"] = token;
+      auto out = s->api->json("logs", "FilterLogEvents", in);
+      if (!out) return failWith(out.error());
+      if (const bj::array* events = json::getArray(*out, "events"))
+        for (const auto& v : *events) {
+          const bj::object& e = v.as_object();
+          std::string id = json::stringOr(e, "eventId");
+          if (seen.contains(id)) continue;
+          int64_t ts = json::getInt(e, "timestamp").value_or(0);
+          if (ts > last) {
+            last = ts;
+            seen.clear();
+          }
+          seen.insert(id);
+          fmt::print("{} {} {}\n", toIso8601(WallTime(std::chrono::milliseconds(ts))),
+                     paint(json::stringOr(e, "logStreamName"), "36"), json::stringOr(e, "message"));
+        }
+      token = json::stringOr(*out, "nextToken");
+    } while (!token.empty());
+    std::fflush(stdout);
+    if (!f.follow) return 0;
+    start = last;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 }  // namespace
 
 void addStackCommands(CLI::App& app, StackFlags& f) {
-  auto common = [&f](CLI::App* cmd) {
-    cmd->add_option("-f,--file", f.file, "the stack file (default ./berth.yaml)");
+  // `berth logs SERVICE -f` follows (as docker and kubectl do), so there
+  // the stack file is --file only.
+  auto common = [&f](CLI::App* cmd, bool short_file = true) {
+    cmd->add_option(short_file ? "-f,--file" : "--file", f.file, "the stack file (default ./berth.yaml)");
     cmd->add_option("--env", f.env, "the environment (dev, prod, ...)")->required();
   };
   auto* plan = app.add_subcommand("plan", "show what apply would change");
@@ -317,6 +470,16 @@ void addStackCommands(CLI::App& app, StackFlags& f) {
       ->capture_default_str();
   cost->add_option("--spot-discount", f.spot_discount, "Fargate Spot's discount off on-demand (0-1)")
       ->capture_default_str();
+  common(app.add_subcommand("status", "the environment's services, counts and deployments"));
+  common(app.add_subcommand("ps", "the environment's tasks: status, health, address"));
+  auto* events = app.add_subcommand("events", "a service's events (oldest first)");
+  common(events);
+  events->add_option("service", f.service, "the service")->required();
+  auto* logs = app.add_subcommand("logs", "a service's logs from CloudWatch Logs");
+  common(logs, false);
+  logs->add_option("service", f.service, "the service")->required();
+  logs->add_flag("-f,--follow", f.follow, "keep printing new events");
+  logs->add_option("--since", f.since_minutes, "minutes back to start from")->capture_default_str();
 }
 
 int runStackCommand(const Connection& c, CLI::App& app, const StackFlags& f) {
@@ -325,6 +488,10 @@ int runStackCommand(const Connection& c, CLI::App& app, const StackFlags& f) {
   if (app.got_subcommand("destroy")) return runDestroy(c, f);
   if (app.got_subcommand("output")) return runOutput(c, f);
   if (app.got_subcommand("cost")) return runCost(f);
+  if (app.got_subcommand("status")) return runStatus(c, f);
+  if (app.got_subcommand("ps")) return runPs(c, f);
+  if (app.got_subcommand("events")) return runEvents(c, f);
+  if (app.got_subcommand("logs")) return runLogs(c, f);
   return -1;
 }
 

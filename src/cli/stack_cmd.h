@@ -6,6 +6,10 @@
 //   berth destroy --env ENV [-f FILE] [--auto-approve] [--target service.NAME|ADDRESS ...]
 //   berth output  --env ENV [-f FILE] [--json]
 //   berth cost    --env ENV [-f FILE] [--log-gb-per-task N] [--spot-discount F]
+//   berth status  --env ENV [-f FILE]          services, counts, deployments
+//   berth ps      --env ENV [-f FILE]          tasks: status, health, address
+//   berth events  SERVICE --env ENV [-f FILE]  the service's events, newest last
+//   berth logs    SERVICE --env ENV [--file FILE] [-f|--follow] [--since MINUTES]
 // State (which resources berth manages) is kept beside the stack file in
 // .berth/<env>.json.
 #pragma once
@@ -30,6 +34,9 @@ struct StackFlags {
   std::vector<std::string> targets;
   double log_gb_per_task = 0.5;
   double spot_discount = 0.70;
+  std::string service;  // events, logs
+  bool follow = false;
+  int since_minutes = 60;
 };
 
 // Adds plan, apply, destroy, output and cost to `app`.

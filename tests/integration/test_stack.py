@@ -89,6 +89,16 @@ class StackTest(BerthdTestCase):
         role = self.iam.get_role_policy(RoleName="durableai-dev-backend-task", PolicyName="backend")
         self.assertEqual(role["PolicyDocument"]["Statement"][0]["Action"], ["ssm:GetParameter"])
 
+        # The quick views.
+        status = self.berth("status", "--env", "dev").stdout
+        self.assertRegex(status, r"backend +ACTIVE +1 running, 0 pending of 1 desired")
+        self.assertIn("(COMPLETED)", status)
+        ps = self.berth("ps", "--env", "dev").stdout.splitlines()
+        self.assertEqual(len(ps), 3, ps)  # header, backend, frontend
+        self.assertRegex(ps[1], r"^[0-9a-f]{32} +backend +RUNNING +\S+ +\d+\.\d+\.\d+\.\d+ +FARGATE_SPOT$")
+        events = self.berth("events", "backend", "--env", "dev").stdout
+        self.assertIn("(service backend) has reached a steady state.", events)
+
         again = self.berth("plan", "--env", "dev", "--detailed-exitcode", check=False)
         self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
         self.assertIn("No changes.", again.stdout)
