@@ -6,13 +6,12 @@
 #include "common/random.h"
 #include "control/autoscaling/autoscaling.h"
 #include "control/autoscaling/errors.h"
-#include "control/cloudwatch/request.h"
+#include "control/autoscaling/paging.h"
 
 namespace berth::autoscaling {
 namespace {
 
 constexpr std::string_view kActivityKind = "aas.activity";
-constexpr int64_t kMaxPageSize = 50;
 
 bool notScaled(const bj::object& activity) { return activity.contains("NotScaledReasons"); }
 
@@ -86,35 +85,13 @@ void ApplicationAutoScaling::pruneActivities() {
 
 Result<bj::value> ApplicationAutoScaling::describeScalingActivities(const bj::object& in) {
   BERTH_TRY(checkIdentity(in));
-  auto resource = json::getString(in, "ResourceId");
-  auto dimension = json::getString(in, "ScalableDimension");
   bool include_not_scaled = json::getBool(in, "IncludeNotScaledActivities").value_or(false);
-  int64_t page = json::getInt(in, "MaxResults").value_or(kMaxPageSize);
-  if (page < 1 || page > kMaxPageSize) return validation("MaxResults must be between 1 and 50");
-  int64_t offset = 0;
-  if (auto token = json::getString(in, "NextToken")) {
-    auto parsed = cloudwatch::parseToken(*token);
-    if (!parsed) return invalidNextToken("Invalid NextToken");
-    offset = *parsed;
-  }
-  bj::array out;
-  int64_t index = 0;
-  bool more = false;
-  for (auto it = activities_.rbegin(); it != activities_.rend(); ++it) {  // newest first
-    const bj::object& a = it->second;
-    if (resource && json::stringOr(a, "ResourceId") != *resource) continue;
-    if (dimension && json::stringOr(a, "ScalableDimension") != *dimension) continue;
-    if (!include_not_scaled && notScaled(a)) continue;
-    if (index++ < offset) continue;
-    if (static_cast<int64_t>(out.size()) == page) {
-      more = true;
-      break;
-    }
-    out.push_back(a);
-  }
-  bj::object result{{"ScalingActivities", std::move(out)}};
-  if (more) result["NextToken"] = cloudwatch::makeToken(offset + page);
-  return result;
+  PageRequest page = BERTH_TRY(pageRequest(in));
+  std::vector<const bj::object*> matching;
+  for (auto it = activities_.rbegin(); it != activities_.rend(); ++it)  // newest first
+    if (passesFilters(it->second, in, "", "") && (include_not_scaled || !notScaled(it->second)))
+      matching.push_back(&it->second);
+  return pageOf(matching, page, "ScalingActivities");
 }
 
 }  // namespace berth::autoscaling

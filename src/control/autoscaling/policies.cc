@@ -11,13 +11,13 @@
 #include "common/random.h"
 #include "control/autoscaling/autoscaling.h"
 #include "control/autoscaling/errors.h"
+#include "control/autoscaling/paging.h"
 #include "control/cloudwatch/request.h"
 
 namespace berth::autoscaling {
 namespace {
 
 constexpr size_t kMaxPoliciesPerTarget = 50;
-constexpr int64_t kMaxPageSize = 50;
 constexpr int64_t kDefaultCooldown = 300;
 constexpr double kLowThresholdRatio = 0.9;  // AlarmLow's threshold: 90 % of the target
 constexpr int64_t kHighDatapoints = 3;      // AlarmHigh: 3 of 3 one-minute periods
@@ -243,36 +243,12 @@ void ApplicationAutoScaling::deleteAlarms(const bj::array& alarms) {
 
 Result<bj::value> ApplicationAutoScaling::describeScalingPolicies(const bj::object& in) {
   BERTH_TRY(checkIdentity(in));
-  auto names = json::stringList(in, "PolicyNames");
-  auto resource = json::getString(in, "ResourceId");
-  auto dimension = json::getString(in, "ScalableDimension");
-  int64_t page = json::getInt(in, "MaxResults").value_or(kMaxPageSize);
-  if (page < 1 || page > kMaxPageSize) return validation("MaxResults must be between 1 and 50");
-  int64_t offset = 0;
-  if (auto token = json::getString(in, "NextToken")) {
-    auto parsed = cloudwatch::parseToken(*token);
-    if (!parsed) return invalidNextToken("Invalid NextToken");
-    offset = *parsed;
-  }
-  // In the order they were created, as AWS lists them.
-  std::vector<const Policy*> matching;
-  for (const auto& [arn, p] : policies_) {
-    if (!names.empty() && std::find(names.begin(), names.end(), json::stringOr(p.doc, "PolicyName")) == names.end())
-      continue;
-    if (resource && json::stringOr(p.doc, "ResourceId") != *resource) continue;
-    if (dimension && json::stringOr(p.doc, "ScalableDimension") != *dimension) continue;
-    matching.push_back(&p);
-  }
-  std::sort(matching.begin(), matching.end(), [](const Policy* a, const Policy* b) {
-    return std::pair(numberOr(a->doc, "CreationTime", 0), json::stringOr(a->doc, "PolicyARN")) <
-           std::pair(numberOr(b->doc, "CreationTime", 0), json::stringOr(b->doc, "PolicyARN"));
-  });
-  bj::array out;
-  for (int64_t i = offset; i < static_cast<int64_t>(matching.size()) && static_cast<int64_t>(out.size()) < page; ++i)
-    out.push_back(matching[i]->doc);
-  bj::object result{{"ScalingPolicies", std::move(out)}};
-  if (offset + page < static_cast<int64_t>(matching.size())) result["NextToken"] = cloudwatch::makeToken(offset + page);
-  return result;
+  PageRequest page = BERTH_TRY(pageRequest(in));
+  std::vector<const bj::object*> matching;
+  for (const auto& [arn, p] : policies_)
+    if (passesFilters(p.doc, in, "PolicyNames", "PolicyName")) matching.push_back(&p.doc);
+  sortByCreation(matching, "PolicyARN");
+  return pageOf(matching, page, "ScalingPolicies");
 }
 
 Result<bj::value> ApplicationAutoScaling::deleteScalingPolicy(const bj::object& in) {
@@ -318,8 +294,7 @@ std::optional<double> ApplicationAutoScaling::latestValue(const bj::object& alar
 
 Status ApplicationAutoScaling::invoke(std::string_view action_arn, const cloudwatch::AlarmEvent& event) {
   auto it = policies_.find(action_arn);
-  if (it == policies_.end())
-    return fail(ErrorCode::kNotFound, "No scaling policy with this ARN exists.");
+  if (it == policies_.end()) return fail(ErrorCode::kNotFound, "No scaling policy with this ARN exists.");
   Policy& policy = it->second;
   auto target_it = targets_.find(targetKey(policy.doc));
   if (target_it == targets_.end())

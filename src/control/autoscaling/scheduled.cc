@@ -7,13 +7,13 @@
 #include "common/json.h"
 #include "control/autoscaling/autoscaling.h"
 #include "control/autoscaling/errors.h"
+#include "control/autoscaling/paging.h"
 #include "control/cloudwatch/request.h"
 
 namespace berth::autoscaling {
 namespace {
 
 constexpr size_t kMaxActionsPerTarget = 200;
-constexpr int64_t kMaxPageSize = 50;
 
 std::optional<WallTime> timeAt(const bj::object& o, std::string_view key) {
   const bj::value* v = json::find(o, key);
@@ -130,38 +130,12 @@ void ApplicationAutoScaling::runScheduledAction(Action& action) {
 
 Result<bj::value> ApplicationAutoScaling::describeScheduledActions(const bj::object& in) {
   BERTH_TRY(checkIdentity(in));
-  auto names = json::stringList(in, "ScheduledActionNames");
-  auto resource = json::getString(in, "ResourceId");
-  auto dimension = json::getString(in, "ScalableDimension");
-  int64_t page = json::getInt(in, "MaxResults").value_or(kMaxPageSize);
-  if (page < 1 || page > kMaxPageSize) return validation("MaxResults must be between 1 and 50");
-  int64_t offset = 0;
-  if (auto token = json::getString(in, "NextToken")) {
-    auto parsed = cloudwatch::parseToken(*token);
-    if (!parsed) return invalidNextToken("Invalid NextToken");
-    offset = *parsed;
-  }
-  std::vector<const Action*> matching;
-  for (const auto& [arn, a] : actions_) {
-    if (!names.empty() &&
-        std::find(names.begin(), names.end(), json::stringOr(a.doc, "ScheduledActionName")) == names.end())
-      continue;
-    if (resource && json::stringOr(a.doc, "ResourceId") != *resource) continue;
-    if (dimension && json::stringOr(a.doc, "ScalableDimension") != *dimension) continue;
-    matching.push_back(&a);
-  }
-  auto order = [](const Action* a) {
-    const bj::value* created = json::find(a->doc, "CreationTime");
-    return std::pair(created && created->is_number() ? created->to_number<double>() : 0.0,
-                     json::stringOr(a->doc, "ScheduledActionARN"));
-  };
-  std::sort(matching.begin(), matching.end(), [&](const Action* x, const Action* y) { return order(x) < order(y); });
-  bj::array out;
-  for (int64_t i = offset; i < static_cast<int64_t>(matching.size()) && static_cast<int64_t>(out.size()) < page; ++i)
-    out.push_back(matching[i]->doc);
-  bj::object result{{"ScheduledActions", std::move(out)}};
-  if (offset + page < static_cast<int64_t>(matching.size())) result["NextToken"] = cloudwatch::makeToken(offset + page);
-  return result;
+  PageRequest page = BERTH_TRY(pageRequest(in));
+  std::vector<const bj::object*> matching;
+  for (const auto& [arn, a] : actions_)
+    if (passesFilters(a.doc, in, "ScheduledActionNames", "ScheduledActionName")) matching.push_back(&a.doc);
+  sortByCreation(matching, "ScheduledActionARN");
+  return pageOf(matching, page, "ScheduledActions");
 }
 
 Result<bj::value> ApplicationAutoScaling::deleteScheduledAction(const bj::object& in) {

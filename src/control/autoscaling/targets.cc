@@ -8,14 +8,13 @@
 #include "common/random.h"
 #include "control/autoscaling/autoscaling.h"
 #include "control/autoscaling/errors.h"
-#include "control/cloudwatch/request.h"
+#include "control/autoscaling/paging.h"
 
 namespace berth::autoscaling {
 namespace {
 
 constexpr std::string_view kEcsDimension = "ecs:service:DesiredCount";
 constexpr size_t kMaxTags = 50;
-constexpr int64_t kMaxPageSize = 50;
 constexpr size_t kMaxTargets = 3000;  // per namespace and account
 
 std::string notFoundMessage(const bj::object& in) {
@@ -147,31 +146,15 @@ Result<bj::value> ApplicationAutoScaling::describeScalableTargets(const bj::obje
   BERTH_TRY(checkIdentity(in));
   auto ids = json::stringList(in, "ResourceIds");
   auto dimension = json::getString(in, "ScalableDimension");
-  int64_t page = json::getInt(in, "MaxResults").value_or(kMaxPageSize);
-  if (page < 1 || page > kMaxPageSize) return validation("MaxResults must be between 1 and 50");
-  int64_t offset = 0;
-  if (auto token = json::getString(in, "NextToken")) {
-    auto parsed = cloudwatch::parseToken(*token);
-    if (!parsed) return invalidNextToken("Invalid NextToken");
-    offset = *parsed;
-  }
-  bj::array out;
-  int64_t index = 0;
-  std::optional<int64_t> next;
+  PageRequest page = BERTH_TRY(pageRequest(in));
+  std::vector<const bj::object*> matching;
   for (const auto& [key, t] : targets_) {
     std::string resource = json::stringOr(t.doc, "ResourceId");
     if (!ids.empty() && std::find(ids.begin(), ids.end(), resource) == ids.end()) continue;
     if (dimension && json::stringOr(t.doc, "ScalableDimension") != *dimension) continue;
-    if (index++ < offset) continue;
-    if (static_cast<int64_t>(out.size()) == page) {
-      next = offset + page;
-      break;
-    }
-    out.push_back(t.doc);
+    matching.push_back(&t.doc);
   }
-  bj::object result{{"ScalableTargets", std::move(out)}};
-  if (next) result["NextToken"] = cloudwatch::makeToken(*next);
-  return result;
+  return pageOf(matching, page, "ScalableTargets");
 }
 
 Result<ApplicationAutoScaling::Target*> ApplicationAutoScaling::targetByArn(std::string_view arn) {

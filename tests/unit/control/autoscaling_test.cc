@@ -533,6 +533,35 @@ TEST_F(AutoScalingTest, AnActionOnADeletedPolicyFailsInTheAlarmHistory) {
   EXPECT_EQ(data->as_object()["error"].as_string(), "No scaling policy with this ARN exists.");
 }
 
+TEST_F(AutoScalingTest, DescribeCallsPage) {
+  registerTarget(1, 4);
+  for (std::string_view name : {"a", "b", "c"})
+    ok("PutScheduledAction",
+       fmt::format(R"j({{"ServiceNamespace":"ecs","ResourceId":"{}","ScalableDimension":"ecs:service:DesiredCount",)j"
+                   R"j("ScheduledActionName":"{}","Schedule":"rate(1 day)"}})j",
+                   kResource, name));
+  std::vector<std::string> names;
+  std::string token;
+  do {
+    std::string in = R"({"ServiceNamespace":"ecs","MaxResults":2)" +
+                     (token.empty() ? std::string() : R"(,"NextToken":")" + token + "\"") + "}";
+    auto out = ok("DescribeScheduledActions", in);
+    for (auto& a : out["ScheduledActions"].as_array())
+      names.emplace_back(a.as_object()["ScheduledActionName"].as_string());
+    token = out.contains("NextToken") ? std::string(out["NextToken"].as_string()) : "";
+  } while (!token.empty());
+  EXPECT_EQ(names.size(), 3u);
+  EXPECT_EQ(err("DescribeScheduledActions", R"({"ServiceNamespace":"ecs","NextToken":"nope"})").aws_type,
+            "InvalidNextTokenException");
+  EXPECT_EQ(err("DescribeScalableTargets", R"({"ServiceNamespace":"ecs","MaxResults":51})").aws_type,
+            "ValidationException");
+  EXPECT_EQ(
+      ok("DescribeScheduledActions", R"({"ServiceNamespace":"ecs","ScheduledActionNames":["b"]})")["ScheduledActions"]
+          .as_array()
+          .size(),
+      1u);
+}
+
 // The real control plane: ECS services scaled through UpdateService.
 TEST(EcsScalableResourcesTest, ReadsAndSetsDesiredCount) {
   auto store = store::makeMemoryStore();
