@@ -100,8 +100,8 @@ cat <<MSG
 MSG
 for args in "ecs describe-clusters --clusters durableai-$env-cluster --query clusters[0].[clusterName,status,runningTasksCount]" \
             "ecs list-services --cluster durableai-$env-cluster" \
-            "ecs describe-services --cluster durableai-$env-cluster --services backend frontend --query services[].[serviceName,status,desiredCount,runningCount]" \
-            "ecs list-tasks --cluster durableai-$env-cluster --service-name backend" \
+            "ecs describe-services --cluster durableai-$env-cluster --services durableai-$env-backend durableai-$env-frontend --query services[].[serviceName,status,desiredCount,runningCount]" \
+            "ecs list-tasks --cluster durableai-$env-cluster --service-name durableai-$env-backend" \
             "servicediscovery list-namespaces --query Namespaces[].Name"; do
   echo "\$ berth aws $args"
   # shellcheck disable=SC2086 # the arguments are words on purpose
@@ -120,6 +120,6 @@ cat <<MSG
 
 The stack is up. Try:
   cd examples/durableai && ../../build/bin/berth --data-dir $data_dir plan --env $env
-  build/bin/berth --data-dir $data_dir aws ecs update-service --cluster durableai-$env-cluster --service backend --force-new-deployment
+  build/bin/berth --data-dir $data_dir aws ecs update-service --cluster durableai-$env-cluster --service durableai-$env-backend --force-new-deployment
   ./run.sh stop
 MSG

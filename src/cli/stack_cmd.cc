@@ -108,7 +108,7 @@ int failWith(const Error& e) {
 Status waitForSteadyState(stack::AwsApi& api, const stack::Environment& env, int seconds) {
   if (env.services.empty()) return {};
   bj::array names;
-  for (const auto& s : env.services) names.emplace_back(s.name);
+  for (const auto& s : env.services) names.emplace_back(stack::ecsServiceName(env, s));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   std::map<std::string, std::string> shown;
   fmt::print("\nWaiting for the services to reach a steady state...\n");
@@ -251,7 +251,7 @@ int runOutput(const Connection& c, const StackFlags& f) {
                  {"desired_count", svc.count}};
     if (svc.discovery) o["discovery_name"] = fmt::format("{}.{}", svc.name, env.namespace_name);
     bj::array endpoints;
-    for (const auto& ip : taskAddresses(*s->api, env.cluster, svc.name))
+    for (const auto& ip : taskAddresses(*s->api, env.cluster, stack::ecsServiceName(env, svc)))
       endpoints.emplace_back(svc.port > 0 ? fmt::format("http://{}:{}", ip, svc.port) : ip);
     o["endpoints"] = std::move(endpoints);
     services[svc.name] = std::move(o);
@@ -306,7 +306,7 @@ std::string paintStatus(std::string_view status) {
 
 Result<bj::array> describeServices(stack::AwsApi& api, const stack::Environment& env) {
   bj::array names;
-  for (const auto& s : env.services) names.emplace_back(s.name);
+  for (const auto& s : env.services) names.emplace_back(stack::ecsServiceName(env, s));
   if (names.empty()) return bj::array{};
   auto out = BERTH_TRY(api.json("ecs", "DescribeServices", bj::object{{"cluster", env.cluster}, {"services", names}}));
   const bj::array* services = json::getArray(out, "services");
@@ -342,7 +342,9 @@ int runPs(const Connection& c, const StackFlags& f) {
   if (!s) return failWith(s.error());
   fmt::print("{:<34} {:<10} {:<10} {:<10} {:<15} {}\n", "TASK", "SERVICE", "STATUS", "HEALTH", "ADDRESS", "CAPACITY");
   for (const auto& svc : s->env.services) {
-    auto list = s->api->json("ecs", "ListTasks", bj::object{{"cluster", s->env.cluster}, {"serviceName", svc.name}});
+    auto list =
+        s->api->json("ecs", "ListTasks",
+                     bj::object{{"cluster", s->env.cluster}, {"serviceName", stack::ecsServiceName(s->env, svc)}});
     if (!list) return failWith(list.error());
     const bj::array* arns = json::getArray(*list, "taskArns");
     if (!arns || arns->empty()) continue;
@@ -372,8 +374,12 @@ int runPs(const Connection& c, const StackFlags& f) {
 int runEvents(const Connection& c, const StackFlags& f) {
   auto s = openSession(c, f);
   if (!s) return failWith(s.error());
+  // The stack's name for it ("backend"), or the ECS service's own.
+  std::string name = f.service;
+  for (const auto& svc : s->env.services)
+    if (svc.name == f.service) name = stack::ecsServiceName(s->env, svc);
   auto out = s->api->json("ecs", "DescribeServices",
-                          bj::object{{"cluster", s->env.cluster}, {"services", bj::array{bj::value(f.service)}}});
+                          bj::object{{"cluster", s->env.cluster}, {"services", bj::array{bj::value(name)}}});
   if (!out) return failWith(out.error());
   const bj::array* services = json::getArray(*out, "services");
   if (!services || services->empty()) {

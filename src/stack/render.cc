@@ -94,6 +94,8 @@ std::string taskFamily(const Environment& env, const Service& service) {
   return fmt::format("{}-{}-{}", env.project, env.name, service.name);
 }
 
+std::string ecsServiceName(const Environment& env, const Service& service) { return taskFamily(env, service); }
+
 std::string resourceName(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -184,7 +186,7 @@ std::vector<ResourceSpec> render(const Environment& env, const RenderOptions& o)
 
     if (s.discovery)
       add("sd_service", s.name, bj::object{{"Name", s.name}, {"NamespaceId", "${sd_namespace.main.id}"}});
-    bj::object svc{{"serviceName", s.name},
+    bj::object svc{{"serviceName", ecsServiceName(env, s)},
                    {"cluster", "${ecs_cluster.main.name}"},
                    {"taskDefinition", fmt::format("${{ecs_task_definition.{}.arn}}", s.name)},
                    {"desiredCount", s.count},
@@ -206,7 +208,7 @@ std::vector<ResourceSpec> render(const Environment& env, const RenderOptions& o)
     // Application Auto Scaling owns the desired count from here on.
     service->ignore_changes.push_back("desiredCount");
     const Autoscaling& a = *s.autoscaling;
-    std::string resource_id = fmt::format("service/{}/{}", env.cluster, s.name);
+    std::string resource_id = fmt::format("service/{}/{}", env.cluster, ecsServiceName(env, s));
     add("scalable_target", s.name,
         bj::object{{"ServiceNamespace", "ecs"},
                    {"ResourceId", resource_id},

@@ -9,8 +9,9 @@
 //   ecs_task_definition.<service>       ecs_service.<service>
 //   scalable_target.<service>           scaling_policy.<service>-cpu / -memory (autoscaling)
 //
-// Names: log groups "/ecs/<project>-<env>/<service>" (the seed's), task
-// definition families "<project>-<env>-<service>".
+// Names (the seed's): log groups "/ecs/<project>-<env>/<service>", task
+// definition families and ECS services "<project>-<env>-<service>", Cloud Map
+// services "<service>".
 #pragma once
 
 #include <string>
@@ -31,6 +32,9 @@ struct RenderOptions {
 std::string imageUri(const Environment& env, const std::string& image, const RenderOptions& options);
 std::string logGroupName(const Environment& env, const Service& service);
 std::string taskFamily(const Environment& env, const Service& service);
+// The ECS service's name, "<project>-<env>-<service>" as the seed names them
+// (its Cloud Map name stays "<service>": backend.dev.local).
+std::string ecsServiceName(const Environment& env, const Service& service);
 // A resource name from a repository or parameter name ("durableai/backend"
 // -> "durableai-backend"): letters, digits, '-' and '_' only.
 std::string resourceName(std::string_view s);

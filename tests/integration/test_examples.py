@@ -194,7 +194,7 @@ class DurableaiExampleTest(RealTaskCase):
         status, body = page()
         self.assertEqual(status, 200, body)
         self.assertIn("hello from durableai prod", body)
-        backends = self.ecs.list_tasks(cluster="durableai-prod-cluster", serviceName="backend")["taskArns"]
+        backends = self.ecs.list_tasks(cluster="durableai-prod-cluster", serviceName="durableai-prod-backend")["taskArns"]
         self.assertEqual(len(backends), 2)
         self.assertTrue(any(arn.rsplit("/", 1)[1] in body for arn in backends), body)
 
@@ -212,7 +212,7 @@ class DurableaiExampleTest(RealTaskCase):
         self.assertIn("Plan: 0 to add, 2 to change, 0 to destroy.", plan)
         self.berth(workdir, "apply", "--env", "prod", "--auto-approve")
         running = self.ecs.describe_tasks(cluster="durableai-prod-cluster", tasks=self.ecs.list_tasks(
-            cluster="durableai-prod-cluster", serviceName="backend", desiredStatus="RUNNING")["taskArns"])["tasks"]
+            cluster="durableai-prod-cluster", serviceName="durableai-prod-backend", desiredStatus="RUNNING")["taskArns"])["tasks"]
         self.assertEqual({t["memory"] for t in running if t["lastStatus"] == "RUNNING"}, {"2048"})
         self.assertEqual(page()[0], 200)
 

@@ -71,14 +71,14 @@ class StackTest(BerthdTestCase):
         [cluster] = self.ecs.describe_clusters(clusters=["durableai-dev-cluster"], include=["SETTINGS"])["clusters"]
         self.assertEqual(cluster["settings"], [{"name": "containerInsights", "value": "disabled"}])
         services = {s["serviceName"]: s for s in self.ecs.describe_services(
-            cluster="durableai-dev-cluster", services=["backend", "frontend"])["services"]}
-        for name in ("backend", "frontend"):
+            cluster="durableai-dev-cluster", services=["durableai-dev-backend", "durableai-dev-frontend"])["services"]}
+        for name in ("durableai-dev-backend", "durableai-dev-frontend"):
             s = services[name]
             self.assertEqual((s["desiredCount"], s["runningCount"]), (1, 1))
             self.assertEqual(s["capacityProviderStrategy"][0]["capacityProvider"], "FARGATE_SPOT")
             self.assertEqual(s["deploymentConfiguration"]["deploymentCircuitBreaker"],
                              {"enable": True, "rollback": True})
-        td = self.ecs.describe_task_definition(taskDefinition=services["backend"]["taskDefinition"])["taskDefinition"]
+        td = self.ecs.describe_task_definition(taskDefinition=services["durableai-dev-backend"]["taskDefinition"])["taskDefinition"]
         self.assertEqual((td["cpu"], td["memory"]), ("256", "512"))
         container = td["containerDefinitions"][0]
         self.assertEqual(container["portMappings"][0]["containerPort"], 8000)
@@ -91,13 +91,13 @@ class StackTest(BerthdTestCase):
 
         # The quick views.
         status = self.berth("status", "--env", "dev").stdout
-        self.assertRegex(status, r"backend +ACTIVE +1 running, 0 pending of 1 desired")
+        self.assertRegex(status, r"durableai-dev-backend +ACTIVE +1 running, 0 pending of 1 desired")
         self.assertIn("(COMPLETED)", status)
         ps = self.berth("ps", "--env", "dev").stdout.splitlines()
         self.assertEqual(len(ps), 3, ps)  # header, backend, frontend
         self.assertRegex(ps[1], r"^[0-9a-f]{32} +backend +RUNNING +\S+ +\d+\.\d+\.\d+\.\d+ +FARGATE_SPOT$")
         events = self.berth("events", "backend", "--env", "dev").stdout
-        self.assertIn("(service backend) has reached a steady state.", events)
+        self.assertIn("(service durableai-dev-backend) has reached a steady state.", events)
 
         again = self.berth("plan", "--env", "dev", "--detailed-exitcode", check=False)
         self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
@@ -110,7 +110,7 @@ class StackTest(BerthdTestCase):
         self.assertIn('~ memory: "512" -> "1024"', changed.stdout)
         self.assertIn("Plan: 0 to add, 2 to change, 0 to destroy.", changed.stdout)
         self.berth("apply", "--env", "dev", "--auto-approve")
-        [backend] = self.ecs.describe_services(cluster="durableai-dev-cluster", services=["backend"])["services"]
+        [backend] = self.ecs.describe_services(cluster="durableai-dev-cluster", services=["durableai-dev-backend"])["services"]
         self.assertTrue(backend["taskDefinition"].endswith("durableai-dev-backend:2"), backend["taskDefinition"])
 
         out = json.loads(self.berth("output", "--env", "dev", "--json").stdout)
@@ -120,7 +120,7 @@ class StackTest(BerthdTestCase):
 
         # The seed's targeted destroy: the service goes, the rest stays.
         self.berth("destroy", "--env", "dev", "--target", "service.backend", "--auto-approve")
-        [backend] = self.ecs.describe_services(cluster="durableai-dev-cluster", services=["backend"])["services"]
+        [backend] = self.ecs.describe_services(cluster="durableai-dev-cluster", services=["durableai-dev-backend"])["services"]
         self.assertEqual(backend["status"], "INACTIVE")
         self.assertTrue(self.iam.get_role(RoleName="durableai-dev-execution"))
         self.berth("destroy", "--env", "dev", "--auto-approve")
@@ -132,21 +132,21 @@ class StackTest(BerthdTestCase):
         self.berth("apply", "--env", "prod", "--auto-approve")
         self.addCleanup(self.berth, "destroy", "--env", "prod", "--auto-approve")
         [target] = self.aas.describe_scalable_targets(
-            ServiceNamespace="ecs", ResourceIds=["service/durableai-prod-cluster/backend"])["ScalableTargets"]
+            ServiceNamespace="ecs", ResourceIds=["service/durableai-prod-cluster/durableai-prod-backend"])["ScalableTargets"]
         self.assertEqual((target["MinCapacity"], target["MaxCapacity"]), (1, 4))
         [policy] = self.aas.describe_scaling_policies(
-            ServiceNamespace="ecs", ResourceId="service/durableai-prod-cluster/backend")["ScalingPolicies"]
+            ServiceNamespace="ecs", ResourceId="service/durableai-prod-cluster/durableai-prod-backend")["ScalingPolicies"]
         config = policy["TargetTrackingScalingPolicyConfiguration"]
         self.assertEqual((config["TargetValue"], config["ScaleOutCooldown"], config["ScaleInCooldown"]),
                          (60.0, 120, 300))
         self.assertEqual(len(policy["Alarms"]), 2)
         [cluster] = self.ecs.describe_clusters(clusters=["durableai-prod-cluster"], include=["SETTINGS"])["clusters"]
         self.assertEqual(cluster["settings"], [{"name": "containerInsights", "value": "enabled"}])
-        [backend] = self.ecs.describe_services(cluster="durableai-prod-cluster", services=["backend"])["services"]
+        [backend] = self.ecs.describe_services(cluster="durableai-prod-cluster", services=["durableai-prod-backend"])["services"]
         self.assertEqual((backend["desiredCount"], backend["capacityProviderStrategy"][0]["capacityProvider"]),
                          (2, "FARGATE"))
         # Autoscaling owns the desired count: a changed count is no change to apply.
-        self.ecs.update_service(cluster="durableai-prod-cluster", service="backend", desiredCount=3)
+        self.ecs.update_service(cluster="durableai-prod-cluster", service="durableai-prod-backend", desiredCount=3)
         plan = self.berth("plan", "--env", "prod", "--detailed-exitcode", check=False)
         self.assertEqual(plan.returncode, 0, plan.stdout)
 

@@ -49,6 +49,8 @@ TEST(StackRenderTest, DevIsTheSeedsDevEnvironment) {
   EXPECT_EQ(c.at("logConfiguration").at("options").at("awslogs-group"), "/ecs/durableai-dev/backend");
 
   const ResourceSpec& svc = r["ecs_service.backend"];
+  EXPECT_EQ(svc.properties.at("serviceName"), "durableai-dev-backend");  // the seed's name
+  EXPECT_EQ(r["sd_service.backend"].properties["Name"], "backend");       // backend.dev.local
   EXPECT_EQ(svc.properties.at("capacityProviderStrategy").as_array()[0].at("capacityProvider"), "FARGATE_SPOT");
   EXPECT_EQ(svc.properties.at("deploymentConfiguration").at("deploymentCircuitBreaker"),
             (bj::object{{"enable", true}, {"rollback", true}}));
@@ -71,7 +73,7 @@ TEST(StackRenderTest, ProdScalesTheBackendOnCpuAndLeavesItsCountToAutoscaling) {
   EXPECT_EQ(svc.properties.at("desiredCount"), 2);
   EXPECT_EQ(svc.ignore_changes, (std::vector<std::string>{"desiredCount"}));
   const bj::object& target = r["scalable_target.backend"].properties;
-  EXPECT_EQ(target.at("ResourceId"), "service/durableai-prod-cluster/backend");
+  EXPECT_EQ(target.at("ResourceId"), "service/durableai-prod-cluster/durableai-prod-backend");
   EXPECT_EQ(target.at("MinCapacity"), 1);
   EXPECT_EQ(target.at("MaxCapacity"), 4);
   const bj::object& config =
