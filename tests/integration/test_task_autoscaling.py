@@ -107,13 +107,22 @@ class TaskAutoScalingTest(RealTaskCase):
         self.assertEqual(cw.describe_alarms(AlarmNames=[low])["MetricAlarms"][0]["StateValue"], "ALARM")
 
         activities = aas.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=resource)["ScalingActivities"]
-        story = [(a["Description"], a["Cause"].split(" triggered")[0]) for a in reversed(activities)]
-        self.assertEqual([d for d, _ in story], ["Setting desired count to 2.", "Setting desired count to 4.",
-                                                 "Setting desired count to 1."], story)
-        self.assertTrue(story[0][1].startswith(f"monitor alarm {high} in state ALARM"), story)
-        self.assertTrue(story[2][1].startswith(f"monitor alarm {low} in state ALARM"), story)
+        story = [(int(a["Description"].split()[-1].rstrip(".")), a["Cause"]) for a in reversed(activities)
+                 if a["Description"].startswith("Setting desired count to ")]
+        counts = [n for n, _ in story]
+        # Up by the proportional steps to the max (1 -> 2 -> 4 when every task
+        # measures near 100 %; a busy machine may measure less and pass
+        # through 3), then down to 1 in one step.
+        self.assertEqual(counts[0], 2, story)
+        self.assertEqual(counts[-1], 1, story)
+        peak = counts.index(4)
+        self.assertEqual(counts[:peak + 1], sorted(counts[:peak + 1]), story)
+        self.assertEqual(counts[peak + 1:], [1], story)
+        for n, cause in story:
+            alarm = high if n > 1 else low
+            self.assertTrue(cause.startswith(f"monitor alarm {alarm} in state ALARM triggered policy cpu60"), story)
         messages = [e["message"] for e in self.service()["events"]]
-        self.assertTrue(any(m.startswith("(service burner) has started 2 tasks:") for m in messages), messages)
+        self.assertTrue(any(m.startswith("(service burner) has started ") for m in messages[:-1]), messages)
         self.assertTrue(any(m.startswith("(service burner) has stopped 3 running tasks:") for m in messages),
                         messages)
 
