@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -146,14 +147,36 @@ Result<bj::value> ApplicationAutoScaling::putScalingPolicy(const bj::object& in)
   bj::array old_alarms;
   if (existing)
     if (const bj::array* a = json::getArray(existing->doc, "Alarms")) old_alarms = *a;
+  // A new alarm is evaluated at once and may invoke the policy before this
+  // call returns: the policy is in place first, and put back as it was (or
+  // removed) if anything below fails.
+  std::string arn = json::stringOr(doc, "PolicyARN");
+  std::optional<Policy> previous = existing ? std::optional<Policy>(*existing) : std::nullopt;
+  auto restore = [this, &arn, &previous] {
+    if (previous)
+      policies_[arn] = *previous;
+    else
+      policies_.erase(arn);
+  };
+  doc["Alarms"] = old_alarms;
+  p.doc = doc;
+  policies_[arn] = p;
   bj::array alarms;
-  if (tracking) alarms = BERTH_TRY(putTargetTrackingAlarms(doc, old_alarms));
+  if (tracking) {
+    auto made = putTargetTrackingAlarms(doc, old_alarms);
+    if (!made) {
+      restore();
+      return std::unexpected(made.error());
+    }
+    alarms = std::move(*made);
+  }
   doc["Alarms"] = alarms;
   p.doc = std::move(doc);
   store::Batch batch;
   persist(batch, p);
   if (auto ok = commit(batch); !ok) {
-    if (!existing) deleteAlarms(alarms);
+    if (!previous) deleteAlarms(alarms);
+    restore();
     return std::unexpected(ok.error());
   }
   // Alarms the old configuration had and the new one does not.
@@ -161,7 +184,6 @@ Result<bj::value> ApplicationAutoScaling::putScalingPolicy(const bj::object& in)
   for (const auto& old : old_alarms)
     if (std::find(alarms.begin(), alarms.end(), old) == alarms.end()) stale.push_back(old);
   deleteAlarms(stale);
-  std::string arn = json::stringOr(p.doc, "PolicyARN");
   policies_[arn] = std::move(p);
   bj::object out{{"PolicyARN", arn}};
   if (tracking) out["Alarms"] = std::move(alarms);

@@ -302,6 +302,19 @@ TEST_F(AutoScalingTest, CpuAboveTargetScalesOutAfterThreeDatapointsWithCooldownU
   EXPECT_EQ(activities(false).size(), 2u);
 }
 
+TEST_F(AutoScalingTest, APolicyOnABusyServiceActsWhenItsAlarmIsFirstEvaluated) {
+  registerTarget(1, 4);
+  for (int i = 0; i < 3; ++i) minuteOf(90);  // the load was there before the policy
+  auto out = cpuPolicy();
+  EXPECT_EQ(capacity(), 2);  // the new AlarmHigh went to ALARM at once, and its action found the policy
+  std::string high(out["Alarms"].as_array()[0].as_object()["AlarmName"].as_string());
+  auto history = cw_->invoke("DescribeAlarmHistory", bj::object{{"AlarmName", high}, {"HistoryItemType", "Action"}});
+  ASSERT_TRUE(history);
+  auto& items = history->as_object()["AlarmHistoryItems"].as_array();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_TRUE(std::string(items[0].as_object()["HistorySummary"].as_string()).starts_with("Successfully executed"));
+}
+
 TEST_F(AutoScalingTest, QuietSeriesScalesInAfterFifteenDatapoints) {
   services_.services[std::string(kResource)].capacity = 4;
   registerTarget(1, 4);
