@@ -277,6 +277,24 @@ class Parser {
   bool checkPlaceholders(const YAML::Node& v, std::string_view s, std::string_view key, const std::string& ctx);
 
   void parseTop(const YAML::Node& root);
+  // A non-empty mapping of names to settings (`what`: "service",
+  // "environment"), each handed to `parse`; a name given twice is an error.
+  template <typename Parse>
+  void parseNamedMap(const YAML::Node& v, std::string_view not_a_map, std::string_view what, Parse parse) {
+    if (!v.IsMap() || v.size() == 0) {
+      error(v, not_a_map);
+      return;
+    }
+    std::set<std::string> names;
+    for (const auto& kv : v) {
+      if (spent()) break;
+      if (kv.first.IsScalar() && !names.insert(kv.first.Scalar()).second) {
+        error(kv.first, fmt::format("duplicate {} '{}'", what, kv.first.Scalar()));
+        continue;
+      }
+      parse(kv.first, kv.second);
+    }
+  }
   void parseService(const YAML::Node& key, const YAML::Node& v);
   void parseHealthCheck(const YAML::Node& v, Service& s, const std::string& ctx);
   std::optional<Autoscaling> parseAutoscaling(const YAML::Node& v, const std::string& ctx);
@@ -538,37 +556,16 @@ void Parser::parseTop(const YAML::Node& root) {
     }
   }
   if (auto v = find("services")) {
-    if (!v->IsMap() || v->size() == 0) {
-      error(*v, "'services' must be a mapping of service names to services");
-    } else {
-      std::set<std::string> names;
-      for (const auto& kv : *v) {
-        if (spent()) break;
-        if (kv.first.IsScalar() && !names.insert(kv.first.Scalar()).second) {
-          error(kv.first, fmt::format("duplicate service '{}'", kv.first.Scalar()));
-          continue;
-        }
-        parseService(kv.first, kv.second);
-      }
-    }
+    parseNamedMap(*v, "'services' must be a mapping of service names to services", "service",
+                  [this](const YAML::Node& key, const YAML::Node& value) { parseService(key, value); });
   } else {
     error(Location{path_, 1, 1}, "the stack file has no 'services'");
   }
   if (auto v = find("parameters")) file_.parameters = parseParameters(*v, ctx);
   if (auto v = find("environments")) {
-    if (!v->IsMap() || v->size() == 0) {
-      error(*v, "'environments' must be a mapping of environment names (like dev and prod) to their settings");
-    } else {
-      std::set<std::string> names;
-      for (const auto& kv : *v) {
-        if (spent()) break;
-        if (kv.first.IsScalar() && !names.insert(kv.first.Scalar()).second) {
-          error(kv.first, fmt::format("duplicate environment '{}'", kv.first.Scalar()));
-          continue;
-        }
-        parseEnvironment(kv.first, kv.second);
-      }
-    }
+    parseNamedMap(*v, "'environments' must be a mapping of environment names (like dev and prod) to their settings",
+                  "environment",
+                  [this](const YAML::Node& key, const YAML::Node& value) { parseEnvironment(key, value); });
   } else {
     error(Location{path_, 1, 1}, "the stack file has no 'environments'");
   }

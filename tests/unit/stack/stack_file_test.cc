@@ -312,6 +312,13 @@ TEST(StackFileTest, LoadMissingFileIsIo) {
 // ---------------------------------------------------------------------------
 // Errors: each kind, with its exact message and position.
 
+TEST(StackFileErrorsTest, ServicesAndEnvironmentsMustBeNonEmptyMappings) {
+  EXPECT_EQ(errorsOf("project: demo\nservices: []\nenvironments: {}\n"),
+            "f.yaml:2:11: 'services' must be a mapping of service names to services\n"
+            "f.yaml:3:15: 'environments' must be a mapping of environment names (like dev and prod) to their "
+            "settings");
+}
+
 TEST(StackFileErrorsTest, YamlSyntaxWithPosition) {
   EXPECT_EQ(errorsOf("project: demo\nservices: [unclosed\n"),
             "f.yaml:3:1: invalid YAML: end of sequence flow not found");
