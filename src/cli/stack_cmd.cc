@@ -211,6 +211,18 @@ int runDestroy(const Connection& c, const StackFlags& f) {
   return 0;
 }
 
+// A task's private IPv4 address (its ENI attachment's privateIPv4Address);
+// "" before it has one.
+std::string taskIp(const bj::object& task) {
+  if (const bj::array* attachments = json::getArray(task, "attachments"))
+    for (const auto& a : *attachments)
+      if (const bj::array* details = json::getArray(a.as_object(), "details"))
+        for (const auto& d : *details)
+          if (json::stringOr(d.as_object(), "name") == "privateIPv4Address")
+            return json::stringOr(d.as_object(), "value");
+  return {};
+}
+
 // The running tasks' private IPs of one service.
 std::vector<std::string> taskAddresses(stack::AwsApi& api, const std::string& cluster, const std::string& service) {
   std::vector<std::string> out;
@@ -223,12 +235,7 @@ std::vector<std::string> taskAddresses(stack::AwsApi& api, const std::string& cl
   if (!tasks) return out;
   for (const auto& t : *json::getArray(*tasks, "tasks")) {
     if (json::stringOr(t.as_object(), "lastStatus") != "RUNNING") continue;
-    if (const bj::array* attachments = json::getArray(t.as_object(), "attachments"))
-      for (const auto& a : *attachments)
-        if (const bj::array* details = json::getArray(a.as_object(), "details"))
-          for (const auto& d : *details)
-            if (json::stringOr(d.as_object(), "name") == "privateIPv4Address")
-              out.push_back(json::stringOr(d.as_object(), "value"));
+    if (auto ip = taskIp(t.as_object()); !ip.empty()) out.push_back(std::move(ip));
   }
   return out;
 }
@@ -353,13 +360,8 @@ int runPs(const Connection& c, const StackFlags& f) {
     for (const auto& t : *json::getArray(*tasks, "tasks")) {
       const bj::object& task = t.as_object();
       std::string arn = json::stringOr(task, "taskArn");
-      std::string ip = "-";
-      if (const bj::array* attachments = json::getArray(task, "attachments"))
-        for (const auto& a : *attachments)
-          if (const bj::array* details = json::getArray(a.as_object(), "details"))
-            for (const auto& d : *details)
-              if (json::stringOr(d.as_object(), "name") == "privateIPv4Address")
-                ip = json::stringOr(d.as_object(), "value");
+      std::string ip = taskIp(task);
+      if (ip.empty()) ip = "-";
       std::string status = json::stringOr(task, "lastStatus");
       std::string health = json::stringOr(task, "healthStatus", "UNKNOWN");
       fmt::print("{:<34} {:<10} {} {} {:<15} {}\n", arn.substr(arn.rfind('/') + 1), svc.name,
