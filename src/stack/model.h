@@ -66,6 +66,11 @@ struct Service {
   int cpu = 256, memory = 512;
   int count = 1;                              // desired count
   std::string capacity_provider = "FARGATE";  // FARGATE | FARGATE_SPOT
+  // berth's extension, not AWS's (docs/services.md): while Fargate Spot has
+  // no capacity, a FARGATE_SPOT service places its tasks on FARGATE and
+  // moves them back when Spot returns. Rendered as the service tag
+  // berth:spot-fallback=FARGATE; no effect with capacity FARGATE.
+  bool spot_fallback = false;
   std::optional<HealthCheck> health_check;
   std::map<std::string, std::string> environment;
   std::map<std::string, std::string> secrets;  // env var -> SSM parameter name
@@ -112,6 +117,7 @@ struct ServiceOverride {
   std::optional<std::string> image;
   std::optional<int> cpu, memory, count;
   std::optional<std::string> capacity_provider;
+  std::optional<bool> spot_fallback;
   std::optional<Autoscaling> autoscaling;
   bool autoscaling_disabled = false;               // `autoscaling: false`
   std::map<std::string, std::string> environment;  // merged over the top level's

@@ -1,8 +1,11 @@
 #include "stack/render.h"
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
+
+#include "stack/names.h"
 
 namespace berth::stack {
 namespace {
@@ -11,6 +14,9 @@ namespace bj = boost::json;
 
 constexpr std::string_view kExecutionPolicy = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 constexpr std::string_view kDimension = "ecs:service:DesiredCount";
+// berth's Spot fallback (src/control/ecs/ecs.h kSpotFallbackTag; the stack
+// library does not link the control plane).
+constexpr const char* kSpotFallbackTag = "berth:spot-fallback";
 
 bj::object taskTrust() {
   return bj::object{
@@ -29,9 +35,7 @@ bj::array strings(const std::vector<std::string>& v) {
 // A full image reference names a registry host first: "a.b/x", "host:5000/x".
 bool isFullReference(std::string_view image) {
   size_t slash = image.find('/');
-  if (slash == std::string_view::npos) return false;
-  std::string_view first = image.substr(0, slash);
-  return first.find('.') != std::string_view::npos || first.find(':') != std::string_view::npos || first == "localhost";
+  return slash != std::string_view::npos && isRegistryHost(image.substr(0, slash));
 }
 
 std::string parameterArn(const Environment& env, const std::string& name, const RenderOptions& o) {
@@ -112,8 +116,6 @@ std::vector<ResourceSpec> render(const Environment& env, const RenderOptions& o)
     out.push_back(ResourceSpec{std::move(type), std::move(name), std::move(props), std::move(deps), {}});
     return &out.back();
   };
-  bj::array tags;
-  for (const auto& [k, v] : env.tags) tags.push_back(bj::object{{"key", k}, {"value", v}});
 
   for (const auto& repo : env.ecr_repositories)
     add("ecr_repository", resourceName(repo), bj::object{{"repositoryName", repo}});
@@ -165,11 +167,9 @@ std::vector<ResourceSpec> render(const Environment& env, const RenderOptions& o)
 
   for (const auto& s : env.services) {
     std::vector<std::string> td_deps{"log_group." + s.name};
-    if (!isFullReference(s.image)) {
-      std::string repo =
-          s.image.substr(0, s.image.find(':', s.image.rfind('/') == std::string::npos ? 0 : s.image.rfind('/')));
-      if (std::find(env.ecr_repositories.begin(), env.ecr_repositories.end(), repo) != env.ecr_repositories.end())
-        td_deps.push_back("ecr_repository." + resourceName(repo));
+    if (auto parts = splitImage(s.image); parts && parts->host.empty()) {
+      if (std::ranges::find(env.ecr_repositories, parts->repository) != env.ecr_repositories.end())
+        td_deps.push_back("ecr_repository." + resourceName(parts->repository));
     }
     bj::object td{{"family", taskFamily(env, s)},
                   {"cpu", std::to_string(s.cpu)},
@@ -199,8 +199,13 @@ std::vector<ResourceSpec> render(const Environment& env, const RenderOptions& o)
                                {"maximumPercent", s.deployment.max_percent}}}};
     if (s.discovery)
       svc["serviceRegistries"] = bj::array{bj::object{{"registryArn", fmt::format("${{sd_service.{}.arn}}", s.name)}}};
-    if (!tags.empty()) {
-      svc["tags"] = tags;
+    // The Spot fallback is a service tag berth's scheduler reads (model.h).
+    std::map<std::string, std::string> service_tags = env.tags;
+    if (s.spot_fallback && s.capacity_provider == "FARGATE_SPOT") service_tags[kSpotFallbackTag] = "FARGATE";
+    if (!service_tags.empty()) {
+      bj::array tag_list;
+      for (const auto& [k, v] : service_tags) tag_list.push_back(bj::object{{"key", k}, {"value", v}});
+      svc["tags"] = std::move(tag_list);
       svc["propagateTags"] = "SERVICE";
     }
     ResourceSpec* service = add("ecs_service", s.name, std::move(svc));

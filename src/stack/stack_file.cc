@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "stack/fargate.h"
+#include "stack/names.h"
 
 namespace berth::stack {
 namespace {
@@ -28,186 +29,6 @@ constexpr const char* kPlaceholders[] = {"env", "project", "region", "account"};
 // CloudWatch Logs' PutRetentionPolicy values.
 constexpr int kRetentionDays[] = {1,   3,   5,   7,   14,   30,   60,   90,   120,  150,  180,
                                   365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653};
-
-bool isLower(char c) { return c >= 'a' && c <= 'z'; }
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-bool isAlnum(char c) { return isLower(c) || isDigit(c) || (c >= 'A' && c <= 'Z'); }
-
-// [a-z][a-z0-9-]*
-bool isLowerName(std::string_view s) {
-  if (s.empty() || !isLower(s[0])) return false;
-  return std::ranges::all_of(s, [](char c) { return isLower(c) || isDigit(c) || c == '-'; });
-}
-
-// Optimal string alignment distance (Damerau-Levenshtein with adjacent
-// transpositions), for "did you mean" suggestions.
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-// The candidate nearest to `word` within distance 2 (and closer than the
-// candidate's own length, so short words do not suggest anything at all).
-std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates) {
-  if (word.size() > 64) return std::nullopt;  // keep the quadratic table small
-  std::optional<std::string> best;
-  size_t best_distance = 3;
-  for (const std::string& c : candidates) {
-    size_t dist = editDistance(word, c);
-    if (dist < best_distance && dist < c.size()) {
-      best = c;
-      best_distance = dist;
-    }
-  }
-  return best;
-}
-
-std::string suggestion(std::string_view word, const std::vector<std::string>& candidates) {
-  auto c = closest(word, candidates);
-  return c ? fmt::format("; did you mean '{}'?", *c) : std::string();
-}
-
-// `s` with every ${name} replaced by `value`: templates are checked for
-// shape with a representative value substituted.
-std::string substitute(std::string_view s, const std::map<std::string, std::string, std::less<>>& values) {
-  std::string out;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t open = s.find("${", i);
-    if (open == std::string_view::npos) break;
-    size_t close = s.find('}', open + 2);
-    if (close == std::string_view::npos) break;
-    auto it = values.find(s.substr(open + 2, close - open - 2));
-    out.append(s.substr(i, open - i));
-    if (it == values.end()) {
-      out.append(s.substr(open, close + 1 - open));
-    } else {
-      out.append(it->second);
-    }
-    i = close + 1;
-  }
-  out.append(s.substr(i));
-  return out;
-}
-
-const std::map<std::string, std::string, std::less<>> kSample{
-    {"env", "x"}, {"project", "x"}, {"region", "x"}, {"account", "0"}};
-
-bool validClusterName(std::string_view s) {
-  return !s.empty() && s.size() <= 255 &&
-         std::ranges::all_of(s, [](char c) { return isAlnum(c) || c == '-' || c == '_'; });
-}
-
-// A private DNS namespace: lowercase labels of letters, digits and hyphens.
-bool validNamespace(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t dot = s.find('.', start);
-    std::string_view label = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-    if (!std::ranges::all_of(label, [](char c) { return isLower(c) || isDigit(c) || c == '-'; })) return false;
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
-  }
-  return true;
-}
-
-bool validRegion(std::string_view s) {
-  // us-east-1, ap-southeast-2, us-gov-west-1
-  if (s.size() < 4 || s.size() > 32 || !isDigit(s.back())) return false;
-  size_t dash = s.rfind('-');
-  if (dash == std::string_view::npos || dash < 2) return false;
-  if (!std::ranges::all_of(s.substr(dash + 1), isDigit)) return false;
-  std::string_view head = s.substr(0, dash);
-  return isLower(head[0]) && head.find("--") == std::string_view::npos && head.find('-') != std::string_view::npos &&
-         std::ranges::all_of(head, [](char c) { return isLower(c) || c == '-'; });
-}
-
-// SSM parameter names: letters, digits and _.-/; hierarchical names start
-// with '/'.
-bool validParameterName(std::string_view s) {
-  if (s.empty() || s.size() > 2048) return false;
-  if (s.find('/') != std::string_view::npos && s[0] != '/') return false;
-  if (s.find("//") != std::string_view::npos) return false;
-  return std::ranges::all_of(s, [](char c) { return isAlnum(c) || c == '_' || c == '.' || c == '-' || c == '/'; });
-}
-
-bool validEnvVarName(std::string_view s) {
-  if (s.empty() || isDigit(s[0])) return false;
-  return std::ranges::all_of(s, [](char c) { return isAlnum(c) || c == '_'; });
-}
-
-// One path component of a repository: [a-z0-9]+ separated by . _ __ or -.
-bool validRepoComponent(std::string_view s) {
-  if (s.empty() || !(isLower(s.front()) || isDigit(s.front())) || !(isLower(s.back()) || isDigit(s.back())))
-    return false;
-  return std::ranges::all_of(s, [](char c) { return isLower(c) || isDigit(c) || c == '.' || c == '_' || c == '-'; });
-}
-
-bool validRepository(std::string_view s) {
-  if (s.empty() || s.size() > 256) return false;
-  size_t start = 0;
-  while (true) {
-    size_t slash = s.find('/', start);
-    if (!validRepoComponent(s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start)))
-      return false;
-    if (slash == std::string_view::npos) return true;
-    start = slash + 1;
-  }
-}
-
-bool isRegistryHost(std::string_view component) {
-  return component.find('.') != std::string_view::npos || component.find(':') != std::string_view::npos ||
-         component == "localhost";
-}
-
-// The parts of an image reference: [host/]repository[:tag][@digest].
-struct ImageParts {
-  std::string host, repository, tag, digest;
-};
-
-std::optional<ImageParts> splitImage(std::string_view s) {
-  ImageParts p;
-  if (size_t at = s.find('@'); at != std::string_view::npos) {
-    p.digest = s.substr(at + 1);
-    s = s.substr(0, at);
-    if (!p.digest.starts_with("sha256:") || p.digest.size() != 7 + 64 ||
-        !std::ranges::all_of(std::string_view(p.digest).substr(7),
-                             [](char c) { return isDigit(c) || (c >= 'a' && c <= 'f'); }))
-      return std::nullopt;
-  }
-  size_t slash = s.find('/');
-  if (slash != std::string_view::npos && isRegistryHost(s.substr(0, slash))) {
-    p.host = s.substr(0, slash);
-    s = s.substr(slash + 1);
-  }
-  size_t colon = s.rfind(':');
-  if (colon != std::string_view::npos) {
-    p.tag = s.substr(colon + 1);
-    s = s.substr(0, colon);
-    if (p.tag.empty() || p.tag.size() > 128 || p.tag[0] == '.' || p.tag[0] == '-' ||
-        !std::ranges::all_of(p.tag, [](char c) { return isAlnum(c) || c == '_' || c == '.' || c == '-'; }))
-      return std::nullopt;
-  }
-  if (!validRepository(s)) return std::nullopt;
-  if (!p.host.empty() &&
-      !std::ranges::all_of(p.host, [](char c) { return isAlnum(c) || c == '.' || c == '-' || c == ':'; }))
-    return std::nullopt;
-  p.repository = s;
-  return p;
-}
 
 std::string joinInts(std::span<const int> values) {
   std::string out;
@@ -594,8 +415,8 @@ void Parser::parseService(const YAML::Node& key, const YAML::Node& v) {
   s.where = at(key);
   ServiceDraft draft{s.where, s.where};
   auto f = fields(v,
-                  {"image", "port", "cpu", "memory", "count", "capacity", "health_check", "environment", "secrets",
-                   "discovery", "autoscaling", "deployment", "task_role_policy"},
+                  {"image", "port", "cpu", "memory", "count", "capacity", "spot_fallback", "health_check",
+                   "environment", "secrets", "discovery", "autoscaling", "deployment", "task_role_policy"},
                   ctx);
   if (!f) return;
   bool has_image = false, has_port = false;
@@ -638,6 +459,8 @@ void Parser::parseService(const YAML::Node& key, const YAML::Node& v) {
                                  ctx, file_.project.empty() ? "app" : file_.project, param.substr(0, 256)));
         }
       }
+    } else if (k == "spot_fallback") {
+      s.spot_fallback = boolean(val, k, ctx).value_or(s.spot_fallback);
     } else if (k == "discovery") {
       s.discovery = boolean(val, k, ctx).value_or(s.discovery);
     } else if (k == "autoscaling") {
@@ -774,12 +597,7 @@ void Parser::parsePolicy(const YAML::Node& v, Service& s, const std::string& ser
       if (k == "actions") {
         st.actions = stringList(val, k, ctx);
         for (const std::string& a : st.actions) {
-          size_t colon = a.find(':');
-          bool ok =
-              colon != std::string::npos && colon > 0 && colon + 1 < a.size() &&
-              std::ranges::all_of(a.substr(0, colon), [](char c) { return isLower(c) || isDigit(c) || c == '-'; }) &&
-              std::ranges::all_of(a.substr(colon + 1), [](char c) { return isAlnum(c) || c == '*' || c == '?'; });
-          if (!ok)
+          if (!validIamAction(a))
             error(val, fmt::format("'{}' in {} is not an IAM action (like ssm:GetParameter)", a.substr(0, 128), ctx));
         }
       } else if (k == "resources") {
@@ -974,7 +792,8 @@ void Parser::parseOverride(const YAML::Node& key, const YAML::Node& v, Environme
   o.name = *name;
   o.where = at(key);
   OverrideDraft draft{o.where, o.where};
-  auto f = fields(v, {"image", "cpu", "memory", "count", "capacity", "autoscaling", "environment"}, ctx);
+  auto f =
+      fields(v, {"image", "cpu", "memory", "count", "capacity", "spot_fallback", "autoscaling", "environment"}, ctx);
   if (!f) return;
   for (auto& [k, val] : *f) {
     if (k == "image") {
@@ -996,6 +815,8 @@ void Parser::parseOverride(const YAML::Node& key, const YAML::Node& v, Environme
         error(val, fmt::format("'capacity' in {} must be FARGATE or FARGATE_SPOT, not '{}'", ctx,
                                o.capacity_provider->substr(0, 64)));
       }
+    } else if (k == "spot_fallback") {
+      o.spot_fallback = boolean(val, k, ctx);
     } else if (k == "autoscaling") {
       if (val.IsScalar() && (val.Scalar() == "false" || val.Scalar() == "False" || val.Scalar() == "FALSE")) {
         o.autoscaling_disabled = true;
@@ -1065,86 +886,6 @@ Result<StackFile> loadStackFile(const std::string& path) {
   text << in.rdbuf();
   if (in.bad()) return failErrno(fmt::format("cannot read {}", path), errno);
   return parseStackFile(text.str(), path);
-}
-
-Result<Environment> resolve(const StackFile& file, std::string_view env_name, std::string_view account) {
-  auto spec_it =
-      std::ranges::find_if(file.environment_specs, [&](const EnvironmentSpec& e) { return e.name == env_name; });
-  if (spec_it == file.environment_specs.end()) {
-    std::string names;
-    for (const std::string& n : file.environments) names += (names.empty() ? "" : ", ") + n;
-    return fail(ErrorCode::kNotFound,
-                fmt::format("{}: no environment '{}' (environments: {})", file.path, env_name, names));
-  }
-  const EnvironmentSpec& spec = *spec_it;
-  Environment env;
-  env.project = file.project;
-  env.name = spec.name;
-  env.region = spec.region.value_or(file.region);
-  const std::map<std::string, std::string, std::less<>> values{
-      {"env", env.name}, {"project", env.project}, {"region", env.region}, {"account", std::string(account)}};
-  auto sub = [&](std::string_view s) { return substitute(s, values); };
-  std::string prefix = env.project + "-" + env.name;
-  env.cluster = spec.cluster ? sub(*spec.cluster) : prefix + "-cluster";
-  env.container_insights = spec.container_insights.value_or(false);
-  env.namespace_name = spec.namespace_name ? sub(*spec.namespace_name) : env.name + ".local";
-  env.execution_role = prefix + "-execution";
-  env.task_role_prefix = prefix;
-  int retention = spec.log_retention_days.value_or(file.log_retention_days.value_or(7));
-
-  std::set<std::string> repositories;
-  for (const std::string& r : file.repositories) repositories.insert(sub(r));
-  for (const Service& base : file.services) {
-    Service s = base;
-    auto o = std::ranges::find_if(spec.services, [&](const ServiceOverride& x) { return x.name == s.name; });
-    if (o != spec.services.end()) {
-      if (o->image) s.image = *o->image;
-      if (o->cpu) s.cpu = *o->cpu;
-      if (o->memory) s.memory = *o->memory;
-      if (o->count) s.count = *o->count;
-      if (o->capacity_provider) s.capacity_provider = *o->capacity_provider;
-      if (o->autoscaling) s.autoscaling = o->autoscaling;
-      if (o->autoscaling_disabled) s.autoscaling.reset();
-      for (const auto& [k, v] : o->environment) s.environment[k] = v;
-    }
-    s.image = sub(s.image);
-    for (auto& [_, v] : s.environment) v = sub(v);
-    for (auto& [_, v] : s.secrets) v = sub(v);
-    if (s.health_check) {
-      s.health_check->path = sub(s.health_check->path);
-      for (std::string& c : s.health_check->command) c = sub(c);
-    }
-    for (PolicyStatement& st : s.task_role_policy) {
-      for (std::string& a : st.actions) a = sub(a);
-      for (std::string& r : st.resources) r = sub(r);
-    }
-    s.log_retention_days = retention;
-    if (file.repositories.empty()) {
-      if (auto parts = splitImage(s.image); parts && parts->host.empty()) repositories.insert(parts->repository);
-    }
-    env.services.push_back(std::move(s));
-  }
-  env.ecr_repositories.assign(repositories.begin(), repositories.end());
-
-  for (const Parameter& p : file.parameters) {
-    if (std::ranges::none_of(spec.parameters, [&](const Parameter& q) { return sub(q.name) == sub(p.name); })) {
-      env.parameters.push_back(p);
-    }
-  }
-  env.parameters.insert(env.parameters.end(), spec.parameters.begin(), spec.parameters.end());
-  for (Parameter& p : env.parameters) {
-    p.name = sub(p.name);
-    p.value = sub(p.value);
-    p.description = sub(p.description);
-  }
-
-  env.tags = file.tags;
-  for (const auto& [k, v] : spec.tags) env.tags[k] = v;
-  for (auto& [_, v] : env.tags) v = sub(v);
-  env.tags["Project"] = env.project;
-  env.tags["Environment"] = env.name;
-  env.tags["ManagedBy"] = "berth";
-  return env;
 }
 
 }  // namespace berth::stack

@@ -78,6 +78,9 @@ class StackTest(BerthdTestCase):
             self.assertEqual(s["capacityProviderStrategy"][0]["capacityProvider"], "FARGATE_SPOT")
             self.assertEqual(s["deploymentConfiguration"]["deploymentCircuitBreaker"],
                              {"enable": True, "rollback": True})
+            # The seed's fallback to on-demand, as berth's service tag.
+            tags = self.ecs.list_tags_for_resource(resourceArn=s["serviceArn"])["tags"]
+            self.assertIn({"key": "berth:spot-fallback", "value": "FARGATE"}, tags)
         td = self.ecs.describe_task_definition(taskDefinition=services["durableai-dev-backend"]["taskDefinition"])["taskDefinition"]
         self.assertEqual((td["cpu"], td["memory"]), ("256", "512"))
         container = td["containerDefinitions"][0]
@@ -104,8 +107,8 @@ class StackTest(BerthdTestCase):
         self.assertIn("No changes.", again.stdout)
 
         # One change in the file: exactly that change in the plan.
-        self.edit("    memory: 512\n    count: 1\n    capacity: FARGATE_SPOT\n    health_check:\n      path: /health",
-                  "    memory: 1024\n    count: 1\n    capacity: FARGATE_SPOT\n    health_check:\n      path: /health")
+        self.edit("    memory: 512\n    count: 1\n    capacity: FARGATE_SPOT\n    # The seed's",
+                  "    memory: 1024\n    count: 1\n    capacity: FARGATE_SPOT\n    # The seed's")
         changed = self.berth("plan", "--env", "dev")
         self.assertIn('~ memory: "512" -> "1024"', changed.stdout)
         self.assertIn("Plan: 0 to add, 2 to change, 0 to destroy.", changed.stdout)

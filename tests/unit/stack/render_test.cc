@@ -2,6 +2,7 @@
 // names, the requests' shapes, references and what autoscaling changes.
 #include "stack/render.h"
 
+#include <algorithm>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -56,6 +57,9 @@ TEST(StackRenderTest, DevIsTheSeedsDevEnvironment) {
             (bj::object{{"enable", true}, {"rollback", true}}));
   EXPECT_EQ(svc.properties.at("serviceRegistries").as_array()[0].at("registryArn"), "${sd_service.backend.arn}");
   EXPECT_TRUE(svc.ignore_changes.empty());  // no autoscaling in dev
+  // The seed's fallback to on-demand: berth's tag on the Spot service.
+  EXPECT_TRUE(std::ranges::count(svc.properties.at("tags").as_array(),
+                                 bj::value(bj::object{{"key", "berth:spot-fallback"}, {"value", "FARGATE"}})));
   EXPECT_FALSE(r.contains("scalable_target.backend"));
 
   // The least-privilege task role: one action on one parameter.
@@ -72,6 +76,8 @@ TEST(StackRenderTest, ProdScalesTheBackendOnCpuAndLeavesItsCountToAutoscaling) {
   const ResourceSpec& svc = r["ecs_service.backend"];
   EXPECT_EQ(svc.properties.at("desiredCount"), 2);
   EXPECT_EQ(svc.ignore_changes, (std::vector<std::string>{"desiredCount"}));
+  // Prod runs on FARGATE: the Spot fallback tag has no place there.
+  for (const auto& tag : svc.properties.at("tags").as_array()) EXPECT_NE(tag.at("key"), "berth:spot-fallback");
   const bj::object& target = r["scalable_target.backend"].properties;
   EXPECT_EQ(target.at("ResourceId"), "service/durableai-prod-cluster/durableai-prod-backend");
   EXPECT_EQ(target.at("MinCapacity"), 1);

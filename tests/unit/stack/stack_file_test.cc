@@ -274,6 +274,25 @@ TEST(StackFileTest, EnvironmentOverridesMergeOverTheTopLevel) {
   EXPECT_EQ(p.autoscaling->max, 6);
 }
 
+TEST(StackFileTest, SpotFallbackIsOffUnlessSetAndEnvironmentsMayOverrideIt) {
+  auto file = parseStackFile(withService("    capacity: FARGATE_SPOT\n"
+                                         "    spot_fallback: true\n",
+                                         "environments:\n"
+                                         "  dev: {}\n"
+                                         "  prod:\n"
+                                         "    services:\n"
+                                         "      backend: {spot_fallback: false}\n"),
+                             "f.yaml");
+  ASSERT_TRUE(file) << file.error().message;
+  EXPECT_TRUE(resolveOrDie(*file, "dev").services.at(0).spot_fallback);
+  EXPECT_FALSE(resolveOrDie(*file, "prod").services.at(0).spot_fallback);
+  auto plain = parseStackFile(withService(""), "f.yaml");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_FALSE(resolveOrDie(*plain, "dev").services.at(0).spot_fallback);
+  EXPECT_THAT(errorsOf(withService("    spot_fallback: sometimes\n")), HasSubstr("f.yaml:6:20: 'spot_fallback'"));
+  EXPECT_THAT(errorsOf(withService("    spot_falback: true\n")), HasSubstr("did you mean 'spot_fallback'?"));
+}
+
 TEST(StackFileTest, HealthCheckCommandsAndTimings) {
   auto file = parseStackFile(withService("    discovery: false\n"
                                          "    health_check:\n"
