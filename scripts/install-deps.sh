@@ -36,3 +36,17 @@ if ((${#missing[@]})); then
 else
   echo "install-deps: all packages present"
 fi
+
+# The HCL parser the Terraform export's tests use (tests/integration/hcl):
+# an npm package, installed only where npm exists (nodejs from nodesource
+# bundles it; Debian's npm package conflicts with that nodejs, so it is not
+# in the list above). Without it test_export's Terraform checks skip.
+hcl_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/integration/hcl"
+if [[ ! -d "$hcl_dir/node_modules" ]] && command -v npm >/dev/null 2>&1; then
+  echo "install-deps: installing the HCL parser in $hcl_dir"
+  if [[ -f "$hcl_dir/package-lock.json" ]]; then
+    npm ci --silent --no-audit --no-fund --prefix "$hcl_dir" || echo "install-deps: npm ci failed (the tests skip)"
+  else
+    npm install --silent --no-audit --no-fund --prefix "$hcl_dir" || echo "install-deps: npm install failed (the tests skip)"
+  fi
+fi

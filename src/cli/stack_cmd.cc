@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "stack/aws_api.h"
 #include "stack/cost.h"
 #include "stack/engine.h"
+#include "stack/export.h"
 #include "stack/render.h"
 #include "stack/stack_file.h"
 
@@ -448,6 +450,60 @@ int runLogs(const Connection& c, const StackFlags& f) {
   }
 }
 
+// Writes `content` to `path` through a temporary file and a rename, so a
+// failed export leaves no half-written file behind.
+Status writeWhole(const fs::path& path, const std::string& content) {
+  std::error_code ec;
+  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+  if (ec) return fail(ErrorCode::kIo, fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) return fail(ErrorCode::kIo, fmt::format("cannot write {}", tmp.string()));
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return fail(ErrorCode::kIo, fmt::format("cannot write {}: {}", path.string(), ec.message()));
+  return {};
+}
+
+int runExportCloudFormation(const StackFlags& f) {
+  auto file = loadFile(f);
+  if (!file) return failWith(file.error());
+  // The account is the one the template is deployed in: CloudFormation's
+  // pseudo parameter, which the exporter wraps in Fn::Sub.
+  auto env = stack::resolve(*file, f.env, "${AWS::AccountId}");
+  if (!env) return failWith(env.error());
+  std::string text = stack::exportCloudFormation(*env);
+  if (f.output.empty() || f.output == "-") {
+    fmt::print("{}", text);
+    return 0;
+  }
+  if (auto w = writeWhole(f.output, text); !w) return failWith(w.error());
+  fmt::print(stderr, "wrote {}\n", f.output);
+  return 0;
+}
+
+int runExportTerraform(const StackFlags& f) {
+  auto file = stack::loadStackFile(f.file);
+  if (!file) return failWith(file.error());
+  auto files = stack::exportTerraform(*file, f.env_list);
+  if (!files) return failWith(files.error());
+  if (f.output.empty() || f.output == "-") {
+    // The module alone (its .tf files are one HCL body); the tfvars need -o.
+    for (const auto& out : *files)
+      if (out.path.ends_with(".tf")) fmt::print("# {}\n{}\n", out.path, out.content);
+    return 0;
+  }
+  for (const auto& out : *files) {
+    if (auto w = writeWhole(fs::path(f.output) / out.path, out.content); !w) return failWith(w.error());
+    fmt::print(stderr, "wrote {}\n", (fs::path(f.output) / out.path).string());
+  }
+  return 0;
+}
+
 }  // namespace
 
 void addStackCommands(CLI::App& app, StackFlags& f) {
@@ -488,6 +544,15 @@ void addStackCommands(CLI::App& app, StackFlags& f) {
   logs->add_option("service", f.service, "the service")->required();
   logs->add_flag("-f,--follow", f.follow, "keep printing new events");
   logs->add_option("--since", f.since_minutes, "minutes back to start from")->capture_default_str();
+  auto* exp = app.add_subcommand("export", "the stack as CloudFormation or Terraform for real AWS");
+  exp->require_subcommand(1);
+  auto* cfn = exp->add_subcommand("cloudformation", "one environment as a CloudFormation template (JSON)");
+  common(cfn);
+  cfn->add_option("-o,--output", f.output, "write the template here (default: stdout)");
+  auto* tf = exp->add_subcommand("terraform", "the stack as a Terraform module with one .tfvars per environment");
+  tf->add_option("-f,--file", f.file, "the stack file (default ./berth.yaml)");
+  tf->add_option("--env", f.env_list, "write only these environments' .tfvars (default: all)");
+  tf->add_option("-o,--output", f.output, "write the module into this directory (default: the .tf files to stdout)");
 }
 
 int runStackCommand(const Connection& c, CLI::App& app, const StackFlags& f) {
@@ -500,6 +565,10 @@ int runStackCommand(const Connection& c, CLI::App& app, const StackFlags& f) {
   if (app.got_subcommand("ps")) return runPs(c, f);
   if (app.got_subcommand("events")) return runEvents(c, f);
   if (app.got_subcommand("logs")) return runLogs(c, f);
+  if (auto* exp = app.get_subcommand("export"); exp->parsed()) {
+    if (exp->got_subcommand("cloudformation")) return runExportCloudFormation(f);
+    return runExportTerraform(f);
+  }
   return -1;
 }
 

@@ -10,6 +10,8 @@
 //   berth ps      --env ENV [-f FILE]          tasks: status, health, address
 //   berth events  SERVICE --env ENV [-f FILE]  the service's events, newest last
 //   berth logs    SERVICE --env ENV [--file FILE] [-f|--follow] [--since MINUTES]
+//   berth export cloudformation --env ENV [-f FILE] [-o FILE]
+//   berth export terraform [--env ENV ...] [-f FILE] [-o DIR]
 // State (which resources berth manages) is kept beside the stack file in
 // .berth/<env>.json.
 #pragma once
@@ -37,6 +39,8 @@ struct StackFlags {
   std::string service;  // events, logs
   bool follow = false;
   int since_minutes = 60;
+  std::string output;                 // export: -o
+  std::vector<std::string> env_list;  // export terraform: --env, repeatable
 };
 
 // Adds plan, apply, destroy, output and cost to `app`.
