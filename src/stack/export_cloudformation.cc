@@ -80,6 +80,25 @@ bj::array strings(const std::vector<std::string>& v) {
   return out;
 }
 
+// CloudFormation names ECS's properties as the API does with the first
+// letter upper-cased (containerPort -> ContainerPort); a log driver's
+// options keep their own names (awslogs-group).
+bj::value pascalCaseKeys(const bj::value& v) {
+  if (v.is_array()) {
+    bj::array out;
+    for (const auto& item : v.as_array()) out.push_back(pascalCaseKeys(item));
+    return out;
+  }
+  if (!v.is_object()) return v;
+  bj::object out;
+  for (const auto& [key, value] : v.as_object()) {
+    std::string name(key);
+    if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = static_cast<char>(name[0] - 'a' + 'A');
+    out[name] = key == "options" ? value : pascalCaseKeys(value);
+  }
+  return out;
+}
+
 bj::object taskTrust() {
   return bj::object{
       {"Version", "2012-10-17"},
@@ -91,9 +110,7 @@ bj::object taskTrust() {
 // What `berth apply` passes as a secret's valueFrom (render.cc): a name
 // becomes the parameter's ARN in the environment's region and account.
 std::string parameterArn(const Environment& env, const std::string& name) {
-  if (name.starts_with("arn:")) return name;
-  std::string path = name.starts_with("/") ? name.substr(1) : name;
-  return fmt::format("arn:aws:ssm:{}:{}:parameter/{}", env.region, kAccount, path);
+  return stack::parameterArn(env, name, {std::string(kAccount)});
 }
 
 // The repository of the stack an image comes from, or "" for an image of
@@ -368,35 +385,10 @@ void Template::clusterAndNamespace() {
 }
 
 bj::object Template::containerDefinition(const Service& s) {
-  bj::object c{{"Name", s.name}, {"Image", imageUri(env_, s.image, {std::string(kAccount)})}, {"Essential", true}};
-  if (s.port > 0)
-    c["PortMappings"] = bj::array{bj::object{{"ContainerPort", s.port}, {"HostPort", s.port}, {"Protocol", "tcp"}}};
-  if (!s.environment.empty()) {
-    bj::array vars;
-    for (const auto& [k, v] : s.environment) vars.push_back(bj::object{{"Name", k}, {"Value", v}});
-    c["Environment"] = std::move(vars);
-  }
-  if (!s.secrets.empty()) {
-    bj::array secrets;
-    for (const auto& [k, v] : s.secrets)
-      secrets.push_back(bj::object{{"Name", k}, {"ValueFrom", parameterArn(env_, v)}});
-    c["Secrets"] = std::move(secrets);
-  }
-  if (s.health_check) {
-    const HealthCheck& h = *s.health_check;
-    bj::array command = !h.command.empty()
-                            ? strings(h.command)
-                            : bj::array{"CMD-SHELL", fmt::format("wget -q -O /dev/null http://localhost:{}{} || exit 1",
-                                                                 s.port, h.path.empty() ? "/" : h.path)};
-    bj::object check{
-        {"Command", std::move(command)}, {"Interval", h.interval}, {"Timeout", h.timeout}, {"Retries", h.retries}};
-    if (h.start_period > 0) check["StartPeriod"] = h.start_period;
-    c["HealthCheck"] = std::move(check);
-  }
-  c["LogConfiguration"] = bj::object{{"LogDriver", "awslogs"},
-                                     {"Options", bj::object{{"awslogs-group", cfnRef(ids_(s.name, "LogGroup"))},
-                                                            {"awslogs-region", env_.region},
-                                                            {"awslogs-stream-prefix", s.name}}}};
+  // render.h's container with CloudFormation's property names; the log
+  // group by reference, so the task definition follows it.
+  bj::object c = pascalCaseKeys(stack::containerDefinition(env_, s, {std::string(kAccount)})).as_object();
+  c["LogConfiguration"].as_object()["Options"].as_object()["awslogs-group"] = cfnRef(ids_(s.name, "LogGroup"));
   return c;
 }
 

@@ -38,6 +38,8 @@ bool isFullReference(std::string_view image) {
   return slash != std::string_view::npos && isRegistryHost(image.substr(0, slash));
 }
 
+}  // namespace
+
 std::string parameterArn(const Environment& env, const std::string& name, const RenderOptions& o) {
   if (name.starts_with("arn:")) return name;
   std::string path = name.starts_with("/") ? name.substr(1) : name;
@@ -79,8 +81,6 @@ bj::object containerDefinition(const Environment& env, const Service& s, const R
                                                             {"awslogs-stream-prefix", s.name}}}};
   return c;
 }
-
-}  // namespace
 
 std::string imageUri(const Environment& env, const std::string& image, const RenderOptions& options) {
   if (isFullReference(image)) return image;

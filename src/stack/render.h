@@ -30,6 +30,10 @@ struct RenderOptions {
 // repository the stack owns becomes "<account>.dkr.ecr.<region>.amazonaws.com/
 // <repo>:<tag or latest>"; a full reference stays as it is.
 std::string imageUri(const Environment& env, const std::string& image, const RenderOptions& options);
+// The ARN of an SSM parameter named in `secrets` (an ARN stays as it is).
+std::string parameterArn(const Environment& env, const std::string& name, const RenderOptions& options);
+// The service's one container, as RegisterTaskDefinition takes it.
+boost::json::object containerDefinition(const Environment& env, const Service& service, const RenderOptions& options);
 std::string logGroupName(const Environment& env, const Service& service);
 std::string taskFamily(const Environment& env, const Service& service);
 // The ECS service's name, "<project>-<env>-<service>" as the seed names them
