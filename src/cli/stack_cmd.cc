@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -16,6 +18,7 @@
 
 #include "cli/ecr_client.h"
 #include "cli/http_client.h"
+#include "cli/stack_progress.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "stack/aws_api.h"
@@ -70,8 +73,6 @@ Result<Session> openSession(const Connection& c, const StackFlags& f) {
   return s;
 }
 
-bool colorOut() { return isatty(STDOUT_FILENO) != 0; }
-
 bool confirm(std::string_view question) {
   fmt::print("\n{}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question);
   std::fflush(stdout);
@@ -80,22 +81,28 @@ bool confirm(std::string_view question) {
   return answer == "yes";
 }
 
+// Terraform's lines: "address: Creating..." then "address: Creation complete
+// after 1.2s". On a terminal the verb is green for a create, yellow for an
+// in-place change and red for a destroy or replacement (as in the plan).
 void printProgress(const std::string& address, stack::Action action, std::string_view phase) {
   static std::map<std::string, std::chrono::steady_clock::time_point> started;
   const char* verb = action == stack::Action::kCreate    ? "Creat"
                      : action == stack::Action::kDelete  ? "Destroy"
                      : action == stack::Action::kReplace ? "Replac"
                                                          : "Modify";
+  const char* colour = action == stack::Action::kCreate ? "32" : action == stack::Action::kUpdate ? "33" : "31";
+  auto painted = [colour](std::string text) { return fancyOut() ? paint(text, colour) : text; };
   if (phase == "started") {
     started[address] = std::chrono::steady_clock::now();
-    fmt::print("{}: {}ing...\n", address, action == stack::Action::kUpdate ? "Modify" : verb);
+    fmt::print("{}: {}\n", address,
+               painted(fmt::format("{}ing...", action == stack::Action::kUpdate ? "Modify" : verb)));
   } else {
     auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started[address]).count();
     std::string done = action == stack::Action::kCreate    ? "Creation"
                        : action == stack::Action::kDelete  ? "Destruction"
                        : action == stack::Action::kReplace ? "Replacement"
                                                            : "Modifications";
-    fmt::print("{}: {} complete after {:.1f}s\n", address, done, took);
+    fmt::print("{}: {} after {:.1f}s\n", address, painted(done + " complete"), took);
   }
   std::fflush(stdout);
 }
@@ -103,57 +110,6 @@ void printProgress(const std::string& address, stack::Action action, std::string
 int failWith(const Error& e) {
   fmt::print(stderr, "berth: {}\n", e.message);
   return 1;
-}
-
-// Waits until every service of the environment runs its desired count on
-// one completed deployment, printing each service's counts as they change.
-Status waitForSteadyState(stack::AwsApi& api, const stack::Environment& env, int seconds) {
-  if (env.services.empty()) return {};
-  bj::array names;
-  for (const auto& s : env.services) names.emplace_back(stack::ecsServiceName(env, s));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  std::map<std::string, std::string> shown;
-  fmt::print("\nWaiting for the services to reach a steady state...\n");
-  while (true) {
-    auto out = api.json("ecs", "DescribeServices", bj::object{{"cluster", env.cluster}, {"services", names}});
-    if (!out) return std::unexpected(out.error());
-    bool all = true;
-    for (const auto& v : *json::getArray(*out, "services")) {
-      const bj::object& svc = v.as_object();
-      std::string name = json::stringOr(svc, "serviceName");
-      int64_t desired = json::getInt(svc, "desiredCount").value_or(0);
-      int64_t running = json::getInt(svc, "runningCount").value_or(0);
-      int64_t pending = json::getInt(svc, "pendingCount").value_or(0);
-      const bj::array* deployments = json::getArray(svc, "deployments");
-      std::string rollout;
-      size_t count = deployments ? deployments->size() : 0;
-      for (size_t i = 0; i < count; ++i)
-        if (json::stringOr((*deployments)[i].as_object(), "status") == "PRIMARY")
-          rollout = json::stringOr((*deployments)[i].as_object(), "rolloutState");
-      if (rollout == "FAILED")
-        return fail(ErrorCode::kFailedPrecondition,
-                    fmt::format("service {}: the deployment failed ({})", name,
-                                json::stringOr((*deployments)[0].as_object(), "rolloutStateReason")));
-      bool steady = count == 1 && running == desired && pending == 0 && (rollout.empty() || rollout == "COMPLETED");
-      all = all && steady;
-      std::string line =
-          fmt::format("  {}: {} running, {} pending of {} desired; {} deployment{}{}", name, running, pending, desired,
-                      count, count == 1 ? "" : "s", rollout.empty() ? "" : " (" + rollout + ")");
-      if (shown[name] != line) {
-        fmt::print("{}\n", line);
-        shown[name] = line;
-      }
-    }
-    std::fflush(stdout);
-    if (all) {
-      fmt::print("All services are steady.\n");
-      return {};
-    }
-    if (std::chrono::steady_clock::now() > deadline)
-      return fail(ErrorCode::kFailedPrecondition,
-                  fmt::format("the services did not reach a steady state within {} s", seconds));
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
 }
 
 int runPlan(const Connection& c, const StackFlags& f) {
@@ -288,7 +244,108 @@ int runOutput(const Connection& c, const StackFlags& f) {
   return 0;
 }
 
-int runCost(const StackFlags& f) {
+// --since: "90m", "36h", "15d" back from now.
+Result<std::chrono::seconds> parseSince(std::string_view text) {
+  auto bad = [&] {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("--since {}: expected a whole number of minutes, hours or days (90m, 36h, 15d)", text));
+  };
+  if (text.size() < 2) return bad();
+  int64_t n = 0;
+  for (char ch : text.substr(0, text.size() - 1)) {
+    if (ch < '0' || ch > '9' || n > 1'000'000) return bad();
+    n = n * 10 + (ch - '0');
+  }
+  int64_t unit = text.back() == 'm' ? 60 : text.back() == 'h' ? 3600 : text.back() == 'd' ? 86400 : 0;
+  if (unit == 0 || n == 0) return bad();
+  return std::chrono::seconds(n * unit);
+}
+
+// CloudWatch keeps hourly data 455 days; older task-minutes are gone.
+constexpr std::chrono::seconds kMaxSince = std::chrono::hours(24 * 455);
+
+// Task-minutes of each service of `env` over [start, end): the sum of the
+// SampleCount of AWS/ECS CPUUtilization {ClusterName, ServiceName}, where
+// each minute's datum counts the tasks that ran in it (berthd's usage
+// metrics; on AWS, the tasks reporting). Hourly periods (daily past 60 days)
+// keep each metric within GetMetricData's 1,440 datapoints; NextToken pages
+// past its 100,800 in all. `first` gets the start of the earliest period
+// with data ("" when none).
+Result<std::vector<stack::MeteredService>> meterTaskMinutes(stack::AwsApi& api, const stack::Environment& env,
+                                                            WallTime start, WallTime end, std::string& first) {
+  int64_t period = end - start <= std::chrono::hours(1440) ? 3600 : 86400;
+  stack::QueryParams params{
+      {"StartTime", toIso8601(start)}, {"EndTime", toIso8601(end)}, {"ScanBy", "TimestampAscending"}};
+  std::vector<stack::MeteredService> out;
+  for (size_t i = 0; i < env.services.size(); ++i) {
+    std::string q = fmt::format("MetricDataQueries.member.{}.", i + 1);
+    std::string m = q + "MetricStat.Metric.";
+    params.insert(params.end(), {{q + "Id", fmt::format("s{}", i)},
+                                 {m + "Namespace", "AWS/ECS"},
+                                 {m + "MetricName", "CPUUtilization"},
+                                 {m + "Dimensions.member.1.Name", "ClusterName"},
+                                 {m + "Dimensions.member.1.Value", env.cluster},
+                                 {m + "Dimensions.member.2.Name", "ServiceName"},
+                                 {m + "Dimensions.member.2.Value", stack::ecsServiceName(env, env.services[i])},
+                                 {q + "MetricStat.Period", std::to_string(period)},
+                                 {q + "MetricStat.Stat", "SampleCount"}});
+    out.push_back({env.services[i].name, 0});
+  }
+  std::string token;
+  do {
+    stack::QueryParams page = params;
+    if (!token.empty()) page.emplace_back("NextToken", token);
+    auto answer = BERTH_TRY(api.query("monitoring", "GetMetricData", page));
+    const stack::XmlElement* results = answer.find("GetMetricDataResult/MetricDataResults");
+    for (const stack::XmlElement* r : results ? results->all("member") : std::vector<const stack::XmlElement*>{}) {
+      std::string id = r->textAt("Id");
+      size_t index = id.size() > 1 ? std::strtoul(id.c_str() + 1, nullptr, 10) : out.size();
+      if (index >= out.size()) continue;
+      const stack::XmlElement* values = r->child("Values");
+      const stack::XmlElement* stamps = r->child("Timestamps");
+      std::vector<const stack::XmlElement*> times =
+          stamps ? stamps->all("member") : std::vector<const stack::XmlElement*>{};
+      std::vector<const stack::XmlElement*> counts =
+          values ? values->all("member") : std::vector<const stack::XmlElement*>{};
+      for (size_t k = 0; k < counts.size(); ++k) {
+        double n = std::strtod(counts[k]->text.c_str(), nullptr);
+        if (n <= 0) continue;
+        out[index].task_minutes += n;
+        // ISO 8601 in UTC compares as text.
+        if (k < times.size() && (first.empty() || times[k]->text < first)) first = times[k]->text;
+      }
+    }
+    token = answer.textAt("GetMetricDataResult/NextToken");
+  } while (!token.empty());
+  return out;
+}
+
+int runMeteredCost(const Connection& c, const StackFlags& f) {
+  auto since = parseSince(f.metered_since);
+  if (!since) return failWith(since.error());
+  if (*since > kMaxSince) *since = kMaxSince;
+  auto s = openSession(c, f);
+  if (!s) return failWith(s.error());
+  WallTime now = SystemClock::instance().now();
+  WallTime start = std::chrono::time_point_cast<std::chrono::minutes>(now - *since);
+  // There is no data after now on AWS; the day past it takes in the metrics
+  // of a berthd under --time-scale, whose control clock runs ahead.
+  std::string first;
+  auto measured = meterTaskMinutes(*s->api, s->env, start, now + std::chrono::hours(24), first);
+  if (!measured) return failWith(measured.error());
+  stack::PriceTable prices;
+  prices.spot_discount = f.spot_discount;
+  double days = std::chrono::duration<double>(*since).count() / 86400;
+  std::string period = fmt::format(
+      "From {} to now ({}); {}", toIso8601(start),
+      days >= 1 ? fmt::format("{:g} day{}", days, days == 1 ? "" : "s") : fmt::format("{:g} hours", days * 24),
+      first.empty() ? "CloudWatch has no task-minutes in it" : "the earliest period with task-minutes starts " + first);
+  fmt::print("{}", stack::renderMeteredCost(s->env, stack::meteredCost(s->env, *measured, prices), prices, period));
+  return 0;
+}
+
+int runCost(const Connection& c, const StackFlags& f) {
+  if (f.metered) return runMeteredCost(c, f);
   auto file = loadFile(f);
   if (!file) return failWith(file.error());
   auto env = stack::resolve(*file, f.env);
@@ -298,19 +355,6 @@ int runCost(const StackFlags& f) {
   stack::UsageAssumptions usage{f.log_gb_per_task};
   fmt::print("{}", stack::renderCost(*env, stack::estimateCost(*env, prices, usage), prices, usage));
   return 0;
-}
-
-// ANSI colour for a word when stdout is a terminal.
-std::string paint(std::string_view word, std::string_view code) {
-  if (!colorOut()) return std::string(word);
-  return fmt::format("\033[{}m{}\033[0m", code, word);
-}
-
-std::string paintStatus(std::string_view status) {
-  if (status == "RUNNING" || status == "HEALTHY" || status == "COMPLETED" || status == "ACTIVE")
-    return paint(status, "32");
-  if (status == "STOPPED" || status == "UNHEALTHY" || status == "FAILED") return paint(status, "31");
-  return paint(status, "33");
 }
 
 Result<bj::array> describeServices(stack::AwsApi& api, const stack::Environment& env) {
@@ -534,6 +578,9 @@ void addStackCommands(CLI::App& app, StackFlags& f) {
       ->capture_default_str();
   cost->add_option("--spot-discount", f.spot_discount, "Fargate Spot's discount off on-demand (0-1)")
       ->capture_default_str();
+  cost->add_flag("--metered", f.metered, "what the tasks that ran cost so far, from CloudWatch's task-minutes");
+  cost->add_option("--since", f.metered_since, "with --metered: how far back (90m, 36h, 15d; at most 455d)")
+      ->capture_default_str();
   common(app.add_subcommand("status", "the environment's services, counts and deployments"));
   common(app.add_subcommand("ps", "the environment's tasks: status, health, address"));
   auto* events = app.add_subcommand("events", "a service's events (oldest first)");
@@ -560,7 +607,7 @@ int runStackCommand(const Connection& c, CLI::App& app, const StackFlags& f) {
   if (app.got_subcommand("apply")) return runApply(c, f);
   if (app.got_subcommand("destroy")) return runDestroy(c, f);
   if (app.got_subcommand("output")) return runOutput(c, f);
-  if (app.got_subcommand("cost")) return runCost(f);
+  if (app.got_subcommand("cost")) return runCost(c, f);
   if (app.got_subcommand("status")) return runStatus(c, f);
   if (app.got_subcommand("ps")) return runPs(c, f);
   if (app.got_subcommand("events")) return runEvents(c, f);

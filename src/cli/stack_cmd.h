@@ -6,6 +6,8 @@
 //   berth destroy --env ENV [-f FILE] [--auto-approve] [--target service.NAME|ADDRESS ...]
 //   berth output  --env ENV [-f FILE] [--json]
 //   berth cost    --env ENV [-f FILE] [--log-gb-per-task N] [--spot-discount F]
+//   berth cost    --env ENV [-f FILE] --metered [--since 15d] [--spot-discount F]
+//                 what the tasks that ran cost, from CloudWatch's task-minutes
 //   berth status  --env ENV [-f FILE]          services, counts, deployments
 //   berth ps      --env ENV [-f FILE]          tasks: status, health, address
 //   berth events  SERVICE --env ENV [-f FILE]  the service's events, newest last
@@ -36,7 +38,9 @@ struct StackFlags {
   std::vector<std::string> targets;
   double log_gb_per_task = 0.5;
   double spot_discount = 0.70;
-  std::string service;  // events, logs
+  bool metered = false;               // cost --metered
+  std::string metered_since = "15d";  // cost --since: 90m, 36h, 7d
+  std::string service;                // events, logs
   bool follow = false;
   int since_minutes = 60;
   std::string output;                 // export: -o

@@ -26,6 +26,7 @@ std::string_view queryVersion(std::string_view service) {
   if (service == "iam") return "2010-05-08";
   if (service == "ec2") return "2016-11-15";
   if (service == "sts") return "2011-06-15";
+  if (service == "monitoring") return "2010-08-01";  // CloudWatch
   return {};
 }
 

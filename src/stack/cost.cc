@@ -10,9 +10,12 @@ constexpr int kServiceInsightsMetrics = 9;  // and per service
 
 std::string money(double v) { return fmt::format("${:.2f}", v); }
 
+// Metered amounts are small: cents need two more digits below a dollar.
+std::string meteredMoney(double v) { return v >= 1 || v == 0 ? money(v) : fmt::format("${:.4f}", v); }
+
 // "0.25" vCPU, "0.5" GB: as few digits as the value needs.
-std::string amount(double v) {
-  std::string s = fmt::format("{:.3f}", v);
+std::string amount(double v, int digits = 3) {
+  std::string s = fmt::format("{:.{}f}", v, digits);
   while (s.back() == '0') s.pop_back();
   if (s.back() == '.') s.pop_back();
   return s;
@@ -104,6 +107,49 @@ std::string renderCost(const Environment& env, const CostEstimate& estimate, con
       "and counts ({} by the lines above, each task billed {} hours a month for its vCPU and memory). "
       "The seed does not show its arithmetic; berth's is above, line by line.\n",
       money(seed.front().monthly), money(fargate), prices.hours_per_month);
+  return out;
+}
+
+MeteredCost meteredCost(const Environment& env, const std::vector<MeteredService>& measured, const PriceTable& prices) {
+  MeteredCost out;
+  for (const Service& s : env.services) {
+    MeteredLine l{s.name, s.capacity_provider, s.cpu / 1024.0, s.memory / 1024.0};
+    for (const auto& m : measured)
+      if (m.service == s.name) l.task_hours += m.task_minutes / 60.0;
+    double factor = s.capacity_provider == "FARGATE_SPOT" ? 1 - prices.spot_discount : 1;
+    l.hourly = (l.vcpu * prices.vcpu_hour + l.gb * prices.gb_hour) * factor;
+    l.cost = l.task_hours * l.hourly;
+    out.task_hours += l.task_hours;
+    out.total += l.cost;
+    out.lines.push_back(std::move(l));
+  }
+  return out;
+}
+
+std::string renderMeteredCost(const Environment& env, const MeteredCost& cost, const PriceTable& prices,
+                              std::string_view period) {
+  std::string out = fmt::format("Metered cost of {} ({}) on Fargate, prices of {}:\n  {}\n\n", env.cluster, env.name,
+                                prices.as_of, period);
+  for (const auto& l : cost.lines) {
+    std::string spot =
+        l.capacity_provider == "FARGATE_SPOT" ? fmt::format(" x (1 - {:.2f})", prices.spot_discount) : "";
+    out += fmt::format(
+        "  {} ({}, {} vCPU, {} GB): {:.2f} task-hours ({} task-minutes) x ${} = {}\n"
+        "      ${}/h = ({} vCPU x ${} + {} GB x ${}){}\n",
+        l.service, l.capacity_provider, amount(l.vcpu), amount(l.gb), l.task_hours, amount(l.task_hours * 60, 1),
+        amount(l.hourly, 6), meteredMoney(l.cost), amount(l.hourly, 6), amount(l.vcpu), prices.vcpu_hour, amount(l.gb),
+        prices.gb_hour, spot);
+  }
+  out += fmt::format("  Total: {:.2f} task-hours = {}\n", cost.task_hours, meteredMoney(cost.total));
+  if (cost.task_hours == 0)
+    out += "\nNo task-minutes recorded: the environment ran no tasks in this period, or was never applied.\n";
+  out +=
+      "\nTask-minutes are what CloudWatch recorded: the SampleCount of AWS/ECS CPUUtilization per\n"
+      "service, one sample per running task per minute (a task that ran part of a minute counts\n"
+      "that whole minute). Sizes and capacity providers are the stack file's declaration today:\n"
+      "a resized service's past tasks are priced at the new size, and services no longer in the\n"
+      "file are not counted. Only Fargate compute is priced (no logs or metrics); Fargate itself\n"
+      "bills by the second, with a one-minute minimum.\n";
   return out;
 }
 

@@ -56,4 +56,38 @@ std::vector<CostLine> seedCostBreakdown(std::string_view env);
 std::string renderCost(const Environment& env, const CostEstimate& estimate, const PriceTable& prices,
                        const UsageAssumptions& usage);
 
+// `berth cost --metered`: what the tasks that did run would have cost on
+// Fargate. Task-minutes are measured elsewhere (from CloudWatch, the CLI);
+// this is the arithmetic. Each service is priced at its size and capacity
+// provider as the environment declares them now.
+struct MeteredService {
+  std::string service;      // the stack's name ("backend")
+  double task_minutes = 0;  // task-minutes recorded over the period
+};
+
+struct MeteredLine {
+  std::string service;
+  std::string capacity_provider;
+  double vcpu = 0, gb = 0;
+  double task_hours = 0;
+  double hourly = 0;  // USD per task-hour, Spot discount applied
+  double cost = 0;    // USD: task_hours x hourly
+};
+
+struct MeteredCost {
+  std::vector<MeteredLine> lines;  // in the environment's order
+  double task_hours = 0;
+  double total = 0;
+};
+
+// One line per service of `env`; a service missing from `measured` ran no
+// task-minutes. Measurements of services `env` does not declare are ignored.
+MeteredCost meteredCost(const Environment& env, const std::vector<MeteredService>& measured,
+                        const PriceTable& prices = {});
+
+// The report: `period` says what was measured ("2026-12-01T00:00Z to
+// 2026-12-08T00:00Z (7 days)").
+std::string renderMeteredCost(const Environment& env, const MeteredCost& cost, const PriceTable& prices,
+                              std::string_view period);
+
 }  // namespace berth::stack

@@ -76,5 +76,49 @@ TEST(StackCostTest, TheReportShowsTheSeedsFiguresAndWhy) {
   EXPECT_TRUE(seedCostBreakdown("staging").empty());
 }
 
+// --metered: task-minutes as CloudWatch counted them, priced at today's sizes.
+TEST(StackCostTest, MeteredPricesTaskMinutesAtTheDeclaredSize) {
+  Environment env = prod();
+  env.services[1].capacity_provider = "FARGATE_SPOT";
+  // backend: 0.5 vCPU, 1 GB on demand; frontend: 0.25 vCPU, 0.5 GB on Spot.
+  MeteredCost m = meteredCost(env, {{"backend", 2220}, {"frontend", 600}});
+  ASSERT_EQ(m.lines.size(), 2u);
+  EXPECT_EQ(m.lines[0].service, "backend");
+  EXPECT_DOUBLE_EQ(m.lines[0].task_hours, 37);
+  EXPECT_NEAR(m.lines[0].hourly, 0.024685, 1e-12);  // no discount on FARGATE
+  EXPECT_NEAR(m.lines[0].cost, 37 * 0.024685, 1e-12);
+  EXPECT_DOUBLE_EQ(m.lines[1].task_hours, 10);
+  EXPECT_NEAR(m.lines[1].hourly, 0.0123425 * 0.3, 1e-12);  // 70 % off on FARGATE_SPOT only
+  EXPECT_NEAR(m.lines[1].cost, 0.0370275, 1e-12);
+  EXPECT_DOUBLE_EQ(m.task_hours, 47);
+  EXPECT_NEAR(m.total, 0.913345 + 0.0370275, 1e-12);
+  std::string report = renderMeteredCost(env, m, PriceTable{}, "From X to now");
+  EXPECT_NE(
+      report.find("backend (FARGATE, 0.5 vCPU, 1 GB): 37.00 task-hours (2220 task-minutes) x $0.024685 = $0.9133"),
+      std::string::npos)
+      << report;
+  EXPECT_NE(report.find("frontend (FARGATE_SPOT, 0.25 vCPU, 0.5 GB): 10.00 task-hours (600 task-minutes) x "
+                        "$0.003703 = $0.0370"),
+            std::string::npos)
+      << report;
+  EXPECT_NE(report.find("Total: 47.00 task-hours = $0.9504"), std::string::npos) << report;
+  EXPECT_NE(report.find("priced at the new size"), std::string::npos) << report;
+}
+
+TEST(StackCostTest, MeteredWithoutTaskMinutesIsZeroWithANote) {
+  Environment env = dev();
+  PriceTable prices;
+  prices.spot_discount = 0.5;
+  // Nothing measured, and a service the file no longer declares: ignored.
+  MeteredCost m = meteredCost(env, {{"gone", 600}}, prices);
+  ASSERT_EQ(m.lines.size(), 2u);
+  EXPECT_EQ(m.lines[1].task_hours, 0);
+  EXPECT_NEAR(m.lines[1].hourly, 0.0123425 * 0.5, 1e-12);
+  EXPECT_EQ(m.total, 0);
+  std::string report = renderMeteredCost(env, m, prices, "From X to now");
+  EXPECT_NE(report.find("Total: 0.00 task-hours = $0.00"), std::string::npos) << report;
+  EXPECT_NE(report.find("No task-minutes recorded"), std::string::npos) << report;
+}
+
 }  // namespace
 }  // namespace berth::stack
