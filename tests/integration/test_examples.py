@@ -66,6 +66,11 @@ class DurableaiExampleTest(RealTaskCase):
     @classmethod
     def setUpClassState(cls):
         super().setUpClassState()
+        cls.push_images()
+
+    @classmethod
+    def push_images(cls):
+        """Builds and pushes both images (creating their repositories)."""
         d = cls.berthd
         p = subprocess.run([BUILD_IMAGES, d.data_dir], capture_output=True, text=True, timeout=180,
                            env=d.env(BERTH_BIN_DIR=BIN_DIR, ACCOUNT=ACCOUNT, REGION=REGION))
@@ -99,6 +104,8 @@ class DurableaiExampleTest(RealTaskCase):
         key = kms.create_key(Description="durableai dev")["KeyMetadata"]
         greeting = f"hello from SSM <{random.randrange(10**9)}> & KMS"
         ssm.put_parameter(Name=PARAMETER, Type="SecureString", KeyId=key["KeyId"], Value=greeting)
+        # The stack test below declares the same parameter under SSM's own key.
+        self.addCleanup(ssm.delete_parameter, Name=PARAMETER)
         trust = json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
         task_role = iam.create_role(RoleName="durableai-backend", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
@@ -188,6 +195,9 @@ class DurableaiExampleTest(RealTaskCase):
         workdir = tempfile.mkdtemp(prefix="berth-stack-dev-")
         self.addCleanup(shutil.rmtree, workdir, True)
         shutil.copy(os.path.join(SOURCE_DIR, "examples", "durableai", "berth.yaml"), workdir)
+        # The images, again: the other stack test's destroy deletes the
+        # repositories (as `berth destroy` of a whole environment does).
+        self.push_images()
         self.assertIn("All services are steady.", self.berth(workdir, "apply", "--env", "dev", "--auto-approve"))
         self.addCleanup(self.berth, workdir, "destroy", "--env", "dev", "--auto-approve")
         aws = self.berthd.aws
@@ -285,6 +295,24 @@ class DurableaiExampleTest(RealTaskCase):
         self.eventually(lambda: on("FARGATE"), timeout=180, interval=1, msg="the fallback task on FARGATE")
         self.berth(workdir, "spot", "capacity", "on")
         self.eventually(lambda: on("FARGATE_SPOT"), timeout=180, interval=1, msg="back on FARGATE_SPOT")
+
+        # Nothing of the above is drift: the plan has no changes. Then the
+        # seed's targeted destroy: the backend service goes with its task
+        # definition and discovery entry; repositories, roles, log groups,
+        # the frontend and the cluster stay, and a plan would bring it back.
+        self.assertIn("No changes.", self.berth(workdir, "plan", "--env", "dev"))
+        self.berth(workdir, "destroy", "--env", "dev", "--auto-approve", "--target", "service.backend")
+        by_name = {s["serviceName"]: s for s in aws("ecs", "describe-services", "--cluster", cluster,
+                                                     "--services", *names)["services"]}
+        self.assertNotEqual(by_name.get("durableai-dev-backend", {}).get("status"), "ACTIVE")
+        self.assertEqual(by_name["durableai-dev-frontend"]["status"], "ACTIVE")
+        self.assertLessEqual({"durableai/backend", "durableai/frontend"},
+                             {r["repositoryName"] for r in aws("ecr", "describe-repositories")["repositories"]})
+        self.assertEqual(len(aws("logs", "describe-log-groups", "--log-group-name-prefix",
+                                 "/ecs/durableai-dev/backend")["logGroups"]), 1)
+        aws("iam", "get-role", "--role-name", "durableai-dev-backend-task")
+        replan = self.berth(workdir, "plan", "--env", "dev")
+        self.assertIn("+ ecs_service.backend will be created", replan)
 
     def test_the_seed_stack_with_berth_apply_on_real_tasks(self):
         """examples/durableai/berth.yaml's prod environment (prod.local, so it
