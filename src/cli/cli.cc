@@ -85,7 +85,9 @@ int run(int argc, char** argv) {
   CLI::App app{"berth: AWS ECS on Fargate, on one Linux machine"};
   app.require_subcommand(1);
   std::string endpoint_flag, data_dir;
-  app.add_option("--endpoint", endpoint_flag, "berthd's URL (default $BERTH_ENDPOINT or http://127.0.0.1:4566)");
+  app.add_option(
+      "--endpoint", endpoint_flag,
+      "berthd's URL (default $BERTH_ENDPOINT or http://127.0.0.1:4566), or `aws` for real AWS (stack commands)");
   app.add_option("--data-dir", data_dir, "use the root credentials of a local berthd's data directory");
 
   auto* aws = app.add_subcommand("aws", "run the aws CLI against berthd");

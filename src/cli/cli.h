@@ -5,11 +5,20 @@
 // http://127.0.0.1:4566; and credentials from --data-dir of a local berthd
 // (its <data-dir>/credentials), else the standard AWS way (environment,
 // AWS_SHARED_CREDENTIALS_FILE, profiles).
+//
+// The endpoint may be https:// (AWS_CA_BUNDLE adds trusted CAs). For the
+// stack commands (plan, apply, destroy, ...) the value `aws` (kAwsEndpoint)
+// means real AWS: every service at its public endpoint in the stack's region
+// (stack::awsServiceEndpoint), signed with the standard AWS credentials
+// (environment or shared credentials file; --data-dir is not used).
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace berth::cli {
+
+inline constexpr std::string_view kAwsEndpoint = "aws";
 
 struct Connection {
   std::string endpoint;

@@ -1,12 +1,19 @@
 #include "cli/http_client.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <variant>
 
 #include <fmt/format.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -16,6 +23,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bh = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 constexpr uint64_t kMaxMemoryBody = 64 << 20;
@@ -56,60 +64,136 @@ std::string HttpResponse::header(std::string_view name) const {
   return {};
 }
 
+std::string Endpoint::authority() const {
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port == (tls ? "443" : "80")) return h;
+  return h + ":" + port;
+}
+
+std::string Endpoint::url() const { return (tls ? "https://" : "http://") + authority(); }
+
+std::string caBundleFromEnvironment() {
+  const char* v = std::getenv("AWS_CA_BUNDLE");
+  return v ? v : "";
+}
+
 Result<Endpoint> parseEndpoint(std::string_view url) {
-  if (url.starts_with("https://")) {
-    return fail(ErrorCode::kInvalidArgument, fmt::format("{}: only http:// endpoints are supported", url));
-  }
-  if (!url.starts_with("http://")) return fail(ErrorCode::kInvalidArgument, fmt::format("{}: not an http:// URL", url));
-  std::string_view rest = url.substr(7);
-  if (size_t slash = rest.find('/'); slash != std::string_view::npos) rest = rest.substr(0, slash);
   Endpoint e;
+  std::string_view rest;
+  if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else if (url.starts_with("https://")) {
+    rest = url.substr(8);
+    e.tls = true;
+  } else {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{}: not an endpoint URL (expected http://HOST:PORT or https://HOST[:PORT])", url));
+  }
+  if (size_t slash = rest.find('/'); slash != std::string_view::npos) rest = rest.substr(0, slash);
   size_t colon = rest.rfind(':');
   if (colon == std::string_view::npos || rest.ends_with(']')) {
     e.host = std::string(rest);
-    e.port = "80";
+    e.port = e.tls ? "443" : "80";
   } else {
     e.host = std::string(rest.substr(0, colon));
     e.port = std::string(rest.substr(colon + 1));
   }
   if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
   if (e.host.empty() || e.port.empty() || e.port.find_first_not_of("0123456789") != std::string::npos) {
-    return fail(ErrorCode::kInvalidArgument, fmt::format("{}: expected http://HOST:PORT", url));
+    return fail(ErrorCode::kInvalidArgument, fmt::format("{}: expected {}://HOST:PORT", url, e.tls ? "https" : "http"));
   }
   return e;
 }
 
-struct HttpClient::Connection {
-  asio::io_context io;
-  tcp::socket socket{io};
-  beast::flat_buffer buffer;
-  bool reused = false;
+struct HttpClient::Tls {
+  ssl::context context{ssl::context::tls_client};
 };
 
-HttpClient::HttpClient(Endpoint endpoint) : endpoint_(std::move(endpoint)) {}
+struct HttpClient::Connection {
+  asio::io_context io;
+  std::variant<tcp::socket, ssl::stream<tcp::socket>> stream{std::in_place_index<0>, io};
+  beast::flat_buffer buffer;
+  bool reused = false;
+
+  tcp::socket& socket() {
+    if (auto* s = std::get_if<tcp::socket>(&stream)) return *s;
+    return std::get<ssl::stream<tcp::socket>>(stream).next_layer();
+  }
+};
+
+HttpClient::HttpClient(Endpoint endpoint, std::string ca_bundle)
+    : endpoint_(std::move(endpoint)), ca_bundle_(std::move(ca_bundle)) {}
+
 HttpClient::~HttpClient() {
+  // No TLS close_notify: the server may be gone, and waiting for its answer
+  // would only delay the CLI's exit.
   if (conn_) {
     boost::system::error_code ec;
-    conn_->socket.shutdown(tcp::socket::shutdown_both, ec);
+    conn_->socket().shutdown(tcp::socket::shutdown_both, ec);
   }
+}
+
+Result<std::unique_ptr<HttpClient::Connection>> HttpClient::connect() {
+  auto conn = std::make_unique<Connection>();
+  boost::system::error_code ec;
+  if (endpoint_.tls && !tls_) {
+    auto tls = std::make_unique<Tls>();
+    SSL_CTX_set_min_proto_version(tls->context.native_handle(), TLS1_2_VERSION);
+    tls->context.set_verify_mode(ssl::verify_peer);
+    tls->context.set_default_verify_paths(ec);
+    if (ec) return transportError("load the system CA certificates", ec);
+    if (!ca_bundle_.empty()) {
+      tls->context.load_verify_file(ca_bundle_, ec);
+      if (ec) return transportError("load the CA bundle " + ca_bundle_, ec);
+    }
+    tls_ = std::move(tls);
+  }
+  tcp::resolver resolver(conn->io);
+  auto addresses = resolver.resolve(endpoint_.host, endpoint_.port, ec);
+  if (ec) return transportError("resolve " + endpoint_.authority(), ec);
+  asio::connect(conn->socket(), addresses, ec);
+  if (ec) return transportError("connect to " + endpoint_.authority(), ec);
+  if (!endpoint_.tls) return conn;
+
+  tcp::socket socket = std::move(conn->socket());
+  auto& stream = conn->stream.emplace<ssl::stream<tcp::socket>>(std::move(socket), tls_->context);
+  SSL* handle = stream.native_handle();
+  asio::ip::make_address(endpoint_.host, ec);
+  // Without the expected name any trusted certificate would do: refuse to
+  // go on if OpenSSL did not take it.
+  bool named;
+  if (!ec) {
+    // An IP literal: no SNI (RFC 6066), and the certificate must name the
+    // address itself.
+    named = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle), endpoint_.host.c_str()) == 1;
+  } else {
+    SSL_set_hostflags(handle, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    named = SSL_set_tlsext_host_name(handle, endpoint_.host.c_str()) == 1 &&
+            SSL_set1_host(handle, endpoint_.host.c_str()) == 1;
+  }
+  if (!named) return fail(ErrorCode::kInvalidArgument, fmt::format("{}: not a valid TLS host name", endpoint_.host));
+  stream.handshake(ssl::stream_base::client, ec);
+  if (ec) {
+    std::string what = "TLS handshake with " + endpoint_.authority();
+    if (long v = SSL_get_verify_result(handle); v != X509_V_OK)
+      return std::unexpected(
+          Error{ErrorCode::kIo,
+                fmt::format("{}: certificate verify failed: {}", what, X509_verify_cert_error_string(v)),
+                {},
+                ec.value()});
+    return transportError(what, ec);
+  }
+  return conn;
 }
 
 template <typename Send>
 Result<HttpResponse> HttpClient::exchange(Send&& send) {
   for (int attempt = 0;; ++attempt) {
-    if (!conn_) {
-      auto conn = std::make_unique<Connection>();
-      tcp::resolver resolver(conn->io);
-      boost::system::error_code ec;
-      auto addresses = resolver.resolve(endpoint_.host, endpoint_.port, ec);
-      if (ec) return transportError("resolve " + endpoint_.authority(), ec);
-      asio::connect(conn->socket, addresses, ec);
-      if (ec) return transportError("connect to " + endpoint_.authority(), ec);
-      conn_ = std::move(conn);
-    }
+    if (!conn_) conn_ = BERTH_TRY(connect());
     bool reused = conn_->reused;
     bool keep_alive = false;
-    Result<HttpResponse> r = send(*conn_, keep_alive);
+    Result<HttpResponse> r =
+        std::visit([&](auto& stream) { return send(stream, conn_->buffer, keep_alive); }, conn_->stream);
     if (r && keep_alive) {
       conn_->reused = true;
     } else {
@@ -123,18 +207,18 @@ Result<HttpResponse> HttpClient::exchange(Send&& send) {
 
 Result<HttpResponse> HttpClient::request(std::string_view method, std::string_view target, const Headers& headers,
                                          std::string body) {
-  return exchange([&](Connection& c, bool& keep_alive) -> Result<HttpResponse> {
+  return exchange([&](auto& stream, beast::flat_buffer& buffer, bool& keep_alive) -> Result<HttpResponse> {
     bh::request<bh::string_body> req;
     setHeaders(req, method, target, endpoint_, headers);
     req.body() = body;
     req.prepare_payload();
     boost::system::error_code ec;
-    bh::write(c.socket, req, ec);
+    bh::write(stream, req, ec);
     if (ec) return transportError("send request", ec);
     bh::response_parser<bh::string_body> parser;
     parser.body_limit(kMaxMemoryBody);
     if (method == "HEAD") parser.skip(true);
-    bh::read(c.socket, c.buffer, parser, ec);
+    bh::read(stream, buffer, parser, ec);
     if (ec) return transportError("read response", ec);
     auto& res = parser.get();
     keep_alive = res.keep_alive();
@@ -144,7 +228,7 @@ Result<HttpResponse> HttpClient::request(std::string_view method, std::string_vi
 
 Result<HttpResponse> HttpClient::requestWithFile(std::string_view method, std::string_view target,
                                                  const Headers& headers, const std::filesystem::path& body_file) {
-  return exchange([&](Connection& c, bool& keep_alive) -> Result<HttpResponse> {
+  return exchange([&](auto& stream, beast::flat_buffer& buffer, bool& keep_alive) -> Result<HttpResponse> {
     bh::request<bh::file_body> req;
     setHeaders(req, method, target, endpoint_, headers);
     boost::system::error_code ec;
@@ -152,11 +236,11 @@ Result<HttpResponse> HttpClient::requestWithFile(std::string_view method, std::s
     if (ec)
       return std::unexpected(Error{ErrorCode::kIo, "open " + body_file.string() + ": " + ec.message(), {}, ec.value()});
     req.prepare_payload();
-    bh::write(c.socket, req, ec);
+    bh::write(stream, req, ec);
     if (ec) return transportError("send " + body_file.string(), ec);
     bh::response_parser<bh::string_body> parser;
     parser.body_limit(kMaxMemoryBody);
-    bh::read(c.socket, c.buffer, parser, ec);
+    bh::read(stream, buffer, parser, ec);
     if (ec) return transportError("read response", ec);
     auto& res = parser.get();
     keep_alive = res.keep_alive();
@@ -166,21 +250,21 @@ Result<HttpResponse> HttpClient::requestWithFile(std::string_view method, std::s
 
 Result<HttpResponse> HttpClient::requestToFile(std::string_view method, std::string_view target, const Headers& headers,
                                                const std::filesystem::path& out_file) {
-  return exchange([&](Connection& c, bool& keep_alive) -> Result<HttpResponse> {
+  return exchange([&](auto& stream, beast::flat_buffer& buffer, bool& keep_alive) -> Result<HttpResponse> {
     bh::request<bh::empty_body> req;
     setHeaders(req, method, target, endpoint_, headers);
     req.prepare_payload();
     boost::system::error_code ec;
-    bh::write(c.socket, req, ec);
+    bh::write(stream, req, ec);
     if (ec) return transportError("send request", ec);
     bh::response_parser<bh::empty_body> head;
-    bh::read_header(c.socket, c.buffer, head, ec);
+    bh::read_header(stream, buffer, head, ec);
     if (ec) return transportError("read response", ec);
     int status = static_cast<int>(head.get().result_int());
     if (status < 200 || status >= 300) {
       bh::response_parser<bh::string_body> parser(std::move(head));
       parser.body_limit(kMaxMemoryBody);
-      bh::read(c.socket, c.buffer, parser, ec);
+      bh::read(stream, buffer, parser, ec);
       if (ec) return transportError("read response", ec);
       auto& res = parser.get();
       keep_alive = res.keep_alive();
@@ -192,7 +276,7 @@ Result<HttpResponse> HttpClient::requestToFile(std::string_view method, std::str
     if (ec)
       return std::unexpected(
           Error{ErrorCode::kIo, "create " + out_file.string() + ": " + ec.message(), {}, ec.value()});
-    bh::read(c.socket, c.buffer, parser, ec);
+    bh::read(stream, buffer, parser, ec);
     if (ec) return transportError("read " + std::string(target), ec);
     auto& res = parser.get();
     keep_alive = res.keep_alive();

@@ -51,17 +51,52 @@ Error awsError(int status, std::string_view operation, std::string type, std::st
 
 bool isNotFound(const Error& e) { return e.code == ErrorCode::kNotFound || notFoundName(e.aws_type); }
 
+std::string signingRegion(std::string_view service, std::string_view region) {
+  return service == "iam" ? "us-east-1" : std::string(region);
+}
+
+Result<ServiceEndpoint> awsServiceEndpoint(std::string_view service, std::string_view region) {
+  bool known = !targetPrefix(service).empty() || !queryVersion(service).empty();
+  if (!known) return fail(ErrorCode::kInvalidArgument, fmt::format("no AWS endpoint known for service {}", service));
+  // The region becomes part of a host name: letters, digits and dashes only.
+  if (region.empty() || region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string_view::npos)
+    return fail(ErrorCode::kInvalidArgument, fmt::format("{:?} is not an AWS region name", region));
+  if (region.starts_with("cn-") || region.starts_with("us-gov-") || region.starts_with("us-iso"))
+    return fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("region {}: only the aws partition's endpoints are known (not China, GovCloud or ISO)", region));
+  cli::Endpoint e;
+  e.port = "443";
+  e.tls = true;
+  if (service == "iam") {
+    e.host = "iam.amazonaws.com";
+  } else {
+    e.host = fmt::format("{}.{}.amazonaws.com", service == "ecr" ? "api.ecr" : service, region);
+  }
+  return ServiceEndpoint{std::move(e), signingRegion(service, region)};
+}
+
 HttpAwsApi::HttpAwsApi(cli::Endpoint endpoint, cli::AwsCredentials credentials, std::string region)
-    : http_(std::make_unique<cli::HttpClient>(std::move(endpoint))),
-      credentials_(std::move(credentials)),
-      region_(std::move(region)) {}
+    : single_(std::move(endpoint)), credentials_(std::move(credentials)), region_(std::move(region)) {}
+
+HttpAwsApi::HttpAwsApi(cli::AwsCredentials credentials, std::string region)
+    : credentials_(std::move(credentials)), region_(std::move(region)) {}
 
 HttpAwsApi::~HttpAwsApi() = default;
+
+Result<std::pair<cli::HttpClient*, std::string>> HttpAwsApi::clientFor(std::string_view service) {
+  ServiceEndpoint target = single_ ? ServiceEndpoint{*single_, signingRegion(service, region_)}
+                                   : BERTH_TRY(awsServiceEndpoint(service, region_));
+  auto& client = clients_[target.endpoint.url()];
+  if (!client) client = std::make_unique<cli::HttpClient>(std::move(target.endpoint));
+  return std::pair{client.get(), std::move(target.signing_region)};
+}
 
 Result<bj::object> HttpAwsApi::json(std::string_view service, std::string_view operation, const bj::object& input) {
   std::string_view prefix = targetPrefix(service);
   if (prefix.empty()) return fail(ErrorCode::kInvalidArgument, fmt::format("unknown JSON service {}", service));
-  cli::HttpResponse r = BERTH_TRY(cli::postSignedJson(*http_, credentials_, region_, service,
+  auto [http, signing_region] = BERTH_TRY(clientFor(service));
+  cli::HttpResponse r = BERTH_TRY(cli::postSignedJson(*http, credentials_, signing_region, service,
                                                       fmt::format("{}.{}", prefix, operation), json::serialize(input)));
   std::optional<bj::value> doc = json::parse(r.body);
   if (r.status != 200) {
@@ -81,14 +116,14 @@ Result<bj::object> HttpAwsApi::json(std::string_view service, std::string_view o
 Result<XmlElement> HttpAwsApi::query(std::string_view service, std::string_view action, const QueryParams& params) {
   std::string body = fmt::format("Action={}&Version={}", urlEncode(action), queryVersion(service));
   for (const auto& [k, v] : params) body += fmt::format("&{}={}", urlEncode(k), urlEncode(v));
+  auto [http, signing_region] = BERTH_TRY(clientFor(service));
   aws::SigningInput s;
   s.method = "POST";
-  s.host = http_->endpoint().authority();
+  s.host = http->endpoint().authority();
   s.path = "/";
   s.headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
   s.body = std::move(body);
-  // IAM is global: signed for us-east-1 whatever the stack's region.
-  s.region = service == "iam" ? "us-east-1" : region_;
+  s.region = std::move(signing_region);
   s.service = std::string(service);
   s.access_key_id = credentials_.access_key_id;
   s.secret_access_key = credentials_.secret_access_key;
@@ -96,7 +131,7 @@ Result<XmlElement> HttpAwsApi::query(std::string_view service, std::string_view 
   s.now = SystemClock::instance().now();
   cli::Headers headers(s.headers.begin(), s.headers.end());
   for (auto& h : aws::signRequest(s)) headers.push_back(std::move(h));
-  cli::HttpResponse r = BERTH_TRY(http_->request("POST", "/", headers, s.body));
+  cli::HttpResponse r = BERTH_TRY(http->request("POST", "/", headers, s.body));
   auto doc = parseXml(r.body);
   if (r.status != 200) {
     std::string type, message = r.body;

@@ -1,8 +1,9 @@
 // A small AWS client for the stack engine (src/stack/engine.h): JSON 1.1
 // services (ECS, ECR, CloudWatch Logs, SSM, Cloud Map, Application Auto
 // Scaling) and the Query protocol with XML answers (IAM, EC2), all
-// SigV4-signed. It talks to whatever endpoint it is given: berthd, or an AWS
-// endpoint that speaks plain HTTP (HttpClient has no TLS yet).
+// SigV4-signed. It talks either to one endpoint for every service (berthd)
+// or, in AWS mode, to each service's public https:// endpoint
+// (awsServiceEndpoint below), one HttpClient per host.
 //
 // AwsApi is the interface the resource types call; tests substitute fakes.
 // An AWS error becomes an Error whose aws_type is the error's name without
@@ -13,7 +14,9 @@
 // Thread rules: one thread at a time.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,10 +45,31 @@ class AwsApi {
   virtual Result<XmlElement> query(std::string_view service, std::string_view action, const QueryParams& params) = 0;
 };
 
-// Over HTTP to one endpoint for every service.
+// Where one service's calls go and the region they are signed for.
+struct ServiceEndpoint {
+  cli::Endpoint endpoint;
+  std::string signing_region;
+};
+
+// The region a service's requests are signed for: us-east-1 for IAM (a
+// global service), else `region`.
+std::string signingRegion(std::string_view service, std::string_view region);
+
+// AWS's public endpoint of `service` (a signing name as AwsApi takes) in
+// `region`, as botocore's endpoints.json has it for the aws partition:
+// https://<prefix>.<region>.amazonaws.com, where the prefix is the signing
+// name except ECR's "api.ecr"; IAM is global (https://iam.amazonaws.com,
+// signed for us-east-1). Other partitions (cn-*, us-gov-*, iso) and unknown
+// services are refused.
+Result<ServiceEndpoint> awsServiceEndpoint(std::string_view service, std::string_view region);
+
+// Over HTTP(S): to one endpoint for every service, or to AWS.
 class HttpAwsApi final : public AwsApi {
  public:
+  // Every service at `endpoint` (berthd).
   HttpAwsApi(cli::Endpoint endpoint, cli::AwsCredentials credentials, std::string region);
+  // AWS mode: every service at awsServiceEndpoint(service, region).
+  HttpAwsApi(cli::AwsCredentials credentials, std::string region);
   ~HttpAwsApi() override;
 
   Result<boost::json::object> json(std::string_view service, std::string_view operation,
@@ -53,7 +77,11 @@ class HttpAwsApi final : public AwsApi {
   Result<XmlElement> query(std::string_view service, std::string_view action, const QueryParams& params) override;
 
  private:
-  std::unique_ptr<cli::HttpClient> http_;
+  // The client for `service`'s host (made on first use) and its signing region.
+  Result<std::pair<cli::HttpClient*, std::string>> clientFor(std::string_view service);
+
+  std::optional<cli::Endpoint> single_;                              // unset in AWS mode
+  std::map<std::string, std::unique_ptr<cli::HttpClient>> clients_;  // by URL
   cli::AwsCredentials credentials_;
   std::string region_;
 };

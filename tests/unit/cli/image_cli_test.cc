@@ -36,7 +36,6 @@ TEST(HttpClientTest, ParsesEndpoints) {
   EXPECT_EQ(e->authority(), "127.0.0.1:4566");
   EXPECT_EQ(parseEndpoint("http://localhost/")->port, "80");
   EXPECT_EQ(parseEndpoint("http://[::1]:8080")->host, "::1");
-  EXPECT_FALSE(parseEndpoint("https://127.0.0.1:4566"));
   EXPECT_FALSE(parseEndpoint("127.0.0.1:4566"));
   EXPECT_FALSE(parseEndpoint("http://host:port"));
 }
