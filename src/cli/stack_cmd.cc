@@ -56,13 +56,28 @@ Result<Session> openSession(const Connection& c, const StackFlags& f) {
   auto file = BERTH_TRY(loadFile(f));
   // The region first (the account is not known yet), then who we are.
   auto draft = BERTH_TRY(stack::resolve(file, f.env));
-  auto endpoint = BERTH_TRY(parseEndpoint(c.endpoint));
   Session s;
-  s.api = std::make_unique<stack::HttpAwsApi>(endpoint, findCredentials(c.data_dir), draft.region);
+  bool aws_mode = c.endpoint == kAwsEndpoint;
+  if (aws_mode) {
+    // Real AWS: each service at its own https:// endpoint, with the caller's
+    // own credentials (never berthd's root keys, never the anonymous ones).
+    AwsCredentials credentials = findCredentials({});
+    if (credentials.access_key_id == "AKIABERTHANONYMOUS00")
+      return fail(ErrorCode::kInvalidArgument,
+                  "--endpoint aws needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and "
+                  "AWS_SESSION_TOKEN), or a shared credentials file (AWS_SHARED_CREDENTIALS_FILE or "
+                  "~/.aws/credentials, profile AWS_PROFILE)");
+    s.api = std::make_unique<stack::HttpAwsApi>(std::move(credentials), draft.region);
+  } else {
+    auto endpoint = BERTH_TRY(parseEndpoint(c.endpoint));
+    s.api = std::make_unique<stack::HttpAwsApi>(endpoint, findCredentials(c.data_dir), draft.region);
+  }
   auto who = s.api->query("sts", "GetCallerIdentity", {});
   if (!who)
-    return fail(who.error().code,
-                fmt::format("cannot reach {} as the caller ({}); is berthd running?", c.endpoint, who.error().message));
+    return fail(who.error().code, aws_mode ? fmt::format("cannot reach AWS STS in {} as the caller ({})", draft.region,
+                                                         who.error().message)
+                                           : fmt::format("cannot reach {} as the caller ({}); is berthd running?",
+                                                         c.endpoint, who.error().message));
   s.account = who->textAt("GetCallerIdentityResult/Account");
   s.env = BERTH_TRY(stack::resolve(file, f.env, s.account));
   fs::path dir = fs::absolute(f.file).parent_path() / ".berth";
@@ -141,6 +156,11 @@ int runApply(const Connection& c, const StackFlags& f) {
                plan->count(stack::Action::kCreate) + plan->count(stack::Action::kReplace),
                plan->count(stack::Action::kUpdate),
                plan->count(stack::Action::kDelete) + plan->count(stack::Action::kReplace));
+  } else if (auto ok = engine.apply(*plan, desired, printProgress); !ok) {
+    // Nothing to change, but the state still records every managed resource
+    // as it is (what was adopted; the properties a state file written by an
+    // older berth lacks). No AWS call is made for it.
+    return failWith(ok.error());
   }
   if (!f.no_wait)
     if (auto ok = waitForSteadyState(*s->api, s->env, f.wait_seconds); !ok) return failWith(ok.error());

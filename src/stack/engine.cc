@@ -36,22 +36,33 @@ bool sameNumber(const bj::value& a, const bj::value& b) {
 
 bool isNumber(const bj::value& v) { return v.is_int64() || v.is_uint64() || v.is_double(); }
 
-void diffValue(const std::string& path, const bj::value* before, const bj::value& after, bool forces,
-               std::vector<AttributeChange>& out) {
+// `applied` (may be null): the last-applied value at `path`, for removals.
+void diffValue(const std::string& path, const bj::value* before, const bj::value& after, const bj::value* applied,
+               bool forces, std::vector<AttributeChange>& out) {
   if (after.is_null()) return;  // "don't care"
   auto changed = [&] {
     out.push_back(AttributeChange{path, before ? std::optional<bj::value>(*before) : std::nullopt, after, forces});
   };
   if (!before || isUnknown(after)) return changed();
   if (before->is_object() && after.is_object()) {
+    const bj::object* was = applied && applied->is_object() ? &applied->as_object() : nullptr;
     for (const auto& [k, v] : after.as_object())
-      diffValue(path + "." + std::string(k), before->as_object().if_contains(k), v, forces, out);
+      diffValue(path + "." + std::string(k), before->as_object().if_contains(k), v, was ? was->if_contains(k) : nullptr,
+                forces, out);
+    if (was)
+      for (const auto& [k, v] : *was)
+        if (!after.as_object().contains(k))
+          if (const bj::value* live = before->as_object().if_contains(k))
+            if (!v.is_null()) out.push_back(AttributeChange{path + "." + std::string(k), *live, std::nullopt, forces});
     return;
   }
   if (before->is_array() && after.is_array() && before->as_array().size() == after.as_array().size()) {
     const auto& b = before->as_array();
     const auto& a = after.as_array();
-    for (size_t i = 0; i < a.size(); ++i) diffValue(fmt::format("{}[{}]", path, i), &b[i], a[i], forces, out);
+    const bj::array* was =
+        applied && applied->is_array() && applied->as_array().size() == a.size() ? &applied->as_array() : nullptr;
+    for (size_t i = 0; i < a.size(); ++i)
+      diffValue(fmt::format("{}[{}]", path, i), &b[i], a[i], was ? &(*was)[i] : nullptr, forces, out);
     return;
   }
   if (isNumber(*before) && isNumber(after)) {
@@ -99,6 +110,17 @@ std::vector<std::string> topLevelKeys(const std::vector<AttributeChange>& change
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
   }
   return keys;
+}
+
+// The last-applied properties whose removal counts (see the diff rule):
+// without the top-level keys `type` leaves as is when removed. nullopt when
+// state does not record them.
+std::optional<bj::object> removable(const ResourceType& type, const std::optional<bj::object>& applied) {
+  if (!applied) return std::nullopt;
+  bj::object out;
+  for (const auto& [k, v] : *applied)
+    if (type.resetsWhenRemoved(k)) out[k] = v;
+  return out;
 }
 
 // JSON text for people: doubles as 60 or 0.5 rather than 6E1 or 5E-1.
@@ -204,12 +226,21 @@ bool containsUnknown(const bj::value& v) {
 
 std::vector<AttributeChange> diffProperties(const bj::object& live, const bj::object& desired,
                                             const std::vector<std::string>& ignore,
-                                            const std::function<bool(std::string_view)>& forces_replacement) {
+                                            const std::function<bool(std::string_view)>& forces_replacement,
+                                            const bj::object* last_applied) {
   std::vector<AttributeChange> out;
+  auto ignored = [&](std::string_view k) { return std::find(ignore.begin(), ignore.end(), k) != ignore.end(); };
+  auto forces = [&](std::string_view k) { return forces_replacement && forces_replacement(k); };
   for (const auto& [k, v] : desired) {
-    if (std::find(ignore.begin(), ignore.end(), std::string_view(k)) != ignore.end()) continue;
-    diffValue(std::string(k), live.if_contains(k), v, forces_replacement && forces_replacement(k), out);
+    if (ignored(k)) continue;
+    diffValue(std::string(k), live.if_contains(k), v, last_applied ? last_applied->if_contains(k) : nullptr, forces(k),
+              out);
   }
+  if (last_applied)
+    for (const auto& [k, v] : *last_applied)
+      if (!v.is_null() && !ignored(k) && !desired.contains(k))
+        if (const bj::value* now = live.if_contains(k))
+          out.push_back(AttributeChange{std::string(k), *now, std::nullopt, forces(k)});
   return out;
 }
 
@@ -271,6 +302,7 @@ Result<Engine::State> Engine::loadState() const {
     const bj::object& o = v.as_object();
     StateEntry e{json::stringOr(o, "id"), {}, json::stringList(o, "depends_on")};
     if (const bj::object* outputs = json::getObject(o, "outputs")) e.outputs = *outputs;
+    if (const bj::object* applied = json::getObject(o, "properties")) e.applied = *applied;
     state.emplace(std::string(address), std::move(e));
   }
   return state;
@@ -281,7 +313,9 @@ Status Engine::saveState(const State& state) const {
   for (const auto& [address, e] : state) {
     bj::array deps;
     for (const auto& d : e.depends_on) deps.push_back(bj::value(d));
-    resources[address] = bj::object{{"id", e.id}, {"outputs", e.outputs}, {"depends_on", std::move(deps)}};
+    bj::object entry{{"id", e.id}, {"outputs", e.outputs}, {"depends_on", std::move(deps)}};
+    if (e.applied) entry["properties"] = *e.applied;
+    resources[address] = std::move(entry);
   }
   std::string text = json::serialize(bj::object{{"version", 1}, {"resources", std::move(resources)}}) + "\n";
   std::filesystem::path path(state_path_);
@@ -354,8 +388,10 @@ Result<Plan> Engine::plan(const std::vector<ResourceSpec>& desired) {
       for (const auto& [k, v] : props)
         if (!v.is_null()) c.attributes.push_back(AttributeChange{std::string(k), std::nullopt, v, false});
     } else {
-      c.attributes = diffProperties(live->properties, props, s->ignore_changes,
-                                    [type](std::string_view k) { return type->forcesReplacement(k); });
+      auto applied = st == state.end() ? std::nullopt : removable(*type, st->second.applied);
+      c.attributes = diffProperties(
+          live->properties, props, s->ignore_changes, [type](std::string_view k) { return type->forcesReplacement(k); },
+          applied ? &*applied : nullptr);
       bool replace = std::any_of(c.attributes.begin(), c.attributes.end(),
                                  [](const AttributeChange& x) { return x.forces_replacement; });
       c.action = c.attributes.empty() ? Action::kNoop : replace ? Action::kReplace : Action::kUpdate;
@@ -415,8 +451,10 @@ Status Engine::apply(const Plan& plan, const std::vector<ResourceSpec>& desired,
   auto report = [&](const Change& c, std::string_view phase) {
     if (progress) progress(c.address, c.action, phase);
   };
-  auto record = [&](const std::string& a, const ResourceSpec& s, const LiveResource& live) -> Status {
-    state[a] = StateEntry{live.id, live.outputs, dependenciesOf(s)};
+  // `props`: the resolved properties just applied.
+  auto record = [&](const std::string& a, const ResourceSpec& s, const LiveResource& live,
+                    const bj::object& props) -> Status {
+    state[a] = StateEntry{live.id, live.outputs, dependenciesOf(s), props};
     outputs[a] = live.outputs;
     return saveState(state);
   };
@@ -473,9 +511,17 @@ Status Engine::apply(const Plan& plan, const std::vector<ResourceSpec>& desired,
     auto st = state.find(c.address);
     std::string id = st == state.end() ? std::string() : st->second.id;
     if (c.action == Action::kNoop) {
-      if (st != state.end()) continue;
+      if (st != state.end()) {
+        // Live matches: what is desired now is what is applied (and state
+        // written before properties were recorded gets them here).
+        if (st->second.applied != props) {
+          st->second.applied = props;
+          BERTH_TRY(saveState(state));
+        }
+        continue;
+      }
       auto live = BERTH_TRY(type->read(api_, name, id, &props));  // adopted: record it
-      if (live) BERTH_TRY(record(c.address, s, *live));
+      if (live) BERTH_TRY(record(c.address, s, *live, props));
       continue;
     }
     if (c.action != Action::kReplace) report(c, "started");
@@ -485,10 +531,11 @@ Status Engine::apply(const Plan& plan, const std::vector<ResourceSpec>& desired,
     if (!live) {
       result = BERTH_TRY(type->create(api_, name, props));
     } else {
-      auto changes = diffProperties(live->properties, props, s.ignore_changes, {});
+      auto applied = st == state.end() ? std::nullopt : removable(*type, st->second.applied);
+      auto changes = diffProperties(live->properties, props, s.ignore_changes, {}, applied ? &*applied : nullptr);
       result = changes.empty() ? *live : BERTH_TRY(type->update(api_, name, *live, props, topLevelKeys(changes)));
     }
-    BERTH_TRY(record(c.address, s, result));
+    BERTH_TRY(record(c.address, s, result, props));
     report(c, "done");
   }
   return {};
@@ -526,8 +573,13 @@ std::string renderPlan(const Plan& plan, bool color) {
     }
     if (c.action == Action::kUpdate || c.action == Action::kReplace) {
       for (const auto& a : c.attributes) {
-        out += fmt::format("      {} {}: {} -> {}{}\n", paint("33", "~"), a.path, value(a.before), value(a.after),
-                           a.forces_replacement ? paint("31", " # forces replacement") : "");
+        std::string forces = a.forces_replacement ? paint("31", " # forces replacement") : "";
+        if (!a.after) {  // removed from the stack file
+          out += fmt::format("      {} {}: {}{}\n", paint("31", "-"), a.path, value(a.before), forces);
+        } else {
+          out += fmt::format("      {} {}: {} -> {}{}\n", paint("33", "~"), a.path, value(a.before), value(a.after),
+                             forces);
+        }
       }
     }
   }

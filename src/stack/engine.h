@@ -12,14 +12,26 @@
 // definition's arn); at apply time from the outputs of what was just applied.
 //
 // State (JSON, written atomically after every step): the addresses berth
-// manages with their ids, outputs and dependencies. Resources not in state
-// are looked up by name and adopted when they exist. Managed addresses no
-// longer desired are destroyed, dependents first.
+// manages with their ids, outputs, dependencies and the properties last
+// applied ("properties": the desired properties after reference resolution,
+// i.e. what was sent, recorded after every create, update, adoption and
+// no-op apply). Resources not in state are looked up by name and adopted
+// when they exist. Managed addresses no longer desired are destroyed,
+// dependents first. State written before properties were recorded still
+// loads; such entries detect no removals until their next apply records them.
 //
 // Diff rule: every attribute present in the desired properties is compared
-// with the live one, recursively through objects and equal-length arrays;
-// attributes only the live side has (defaults AWS fills in) are ignored.
-// Types may normalize both sides (e.g. sort sets) in read().
+// with the live one, recursively through objects and equal-length arrays
+// (arrays of different lengths, e.g. with an element removed, differ as a
+// whole). Attributes only the live side has are ignored (defaults AWS fills
+// in), except removals: an attribute present in the last-applied properties
+// and in the live ones but absent from the desired ones (at any depth
+// reachable through objects and equal-length arrays) is a change with no
+// `after` ("- name: value" in the plan), forcing replacement when its
+// top-level property does. A top-level removal counts only when the type
+// resets that property when it is removed (ResourceType::resetsWhenRemoved);
+// apply then passes the removed keys in `changed` to update(), whose `props`
+// lack them. Types may normalize both sides (e.g. sort sets) in read().
 //
 // Thread rules: one thread at a time; the Engine borrows the AwsApi.
 #pragma once
@@ -102,6 +114,11 @@ class ResourceType {
   virtual Status remove(AwsApi& api, const LiveResource& live) = 0;
   // Whether a change of the top-level property `key` needs a new resource.
   virtual bool forcesReplacement(std::string_view key) const = 0;
+  // Whether removing the top-level property `key` from the stack file is
+  // applied, i.e. update() resets it (to the create-time default) when it is
+  // in `changed` but absent from `props`. When false, its live value is left
+  // as is and the removal is no change.
+  virtual bool resetsWhenRemoved(std::string_view /*key*/) const { return true; }
   // Whether output `attr` changes when the resource is updated in place.
   virtual bool outputChangesOnUpdate(std::string_view /*attr*/) const { return false; }
   // The outputs known before a create or replacement (names taken from the
@@ -132,10 +149,29 @@ std::vector<std::string> referencedAddresses(const boost::json::value& v);
 boost::json::value resolveReferences(const boost::json::value& v,
                                      const std::map<std::string, boost::json::object>& outputs);
 bool containsUnknown(const boost::json::value& v);
-// The attribute changes from `live` to `desired`, per the diff rule above.
+// The attribute changes from `live` to `desired`, per the diff rule above;
+// `last_applied` (may be null: no removals) is what was applied before,
+// already without the top-level keys whose removal the type does not reset.
 std::vector<AttributeChange> diffProperties(const boost::json::object& live, const boost::json::object& desired,
                                             const std::vector<std::string>& ignore,
-                                            const std::function<bool(std::string_view)>& forces_replacement);
+                                            const std::function<bool(std::string_view)>& forces_replacement,
+                                            const boost::json::object* last_applied = nullptr);
+
+// --- Paging helpers for the resource types (resource_*.cc) ---
+
+// Calls a JSON-protocol list/describe operation page after page: `token_key`
+// ("nextToken" for Logs, ECR, ECS; "NextToken" for Cloud Map, SSM,
+// Application Auto Scaling) is copied from each answer into the next input
+// until an answer has none. `page` sees each answer and returns false to stop
+// early (e.g. when it found what it looks for). An error when a page fails or
+// a token repeats (a server that would loop forever).
+Status forEachJsonPage(AwsApi& api, std::string_view service, std::string_view operation, boost::json::object input,
+                       std::string_view token_key, const std::function<bool(const boost::json::object&)>& page);
+// The same for the Query protocol's Marker paging (IAM): `page` sees each
+// answer's <ActionResult> element; while its IsTruncated is "true", the next
+// request carries its Marker.
+Status forEachQueryPage(AwsApi& api, std::string_view service, std::string_view action, QueryParams params,
+                        const std::function<bool(const XmlElement&)>& page);
 
 class Engine {
  public:
@@ -159,6 +195,7 @@ class Engine {
     std::string id;
     boost::json::object outputs;
     std::vector<std::string> depends_on;
+    std::optional<boost::json::object> applied;  // last-applied properties; nullopt in old state files
   };
   using State = std::map<std::string, StateEntry>;
   Result<State> loadState() const;

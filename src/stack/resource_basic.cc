@@ -22,12 +22,18 @@ class EcrRepository final : public ResourceType {
   Result<std::optional<LiveResource>> read(AwsApi& api, const std::string& name, const std::string& id,
                                            const bj::object* props) override {
     std::string repo = id.empty() ? propString(props, "repositoryName", name) : id;
-    auto out = api.json("ecr", "DescribeRepositories", {{"repositoryNames", bj::array{bj::value(repo)}}});
-    if (!out && isNotFound(out.error())) return std::nullopt;
-    if (!out) return std::unexpected(out.error());
-    const bj::array* repos = json::getArray(*out, "repositories");
-    if (!repos || repos->empty() || !(*repos)[0].is_object()) return std::nullopt;
-    return toLive((*repos)[0].as_object());
+    std::optional<LiveResource> found;
+    auto listed = forEachJsonPage(api, "ecr", "DescribeRepositories", {{"repositoryNames", bj::array{bj::value(repo)}}},
+                                  "nextToken", [&](const bj::object& out) {
+                                    if (const bj::array* repos = json::getArray(out, "repositories"))
+                                      for (const auto& r : *repos)
+                                        if (r.is_object() && json::stringOr(r.as_object(), "repositoryName") == repo)
+                                          found = toLive(r.as_object());
+                                    return !found;
+                                  });
+    if (!listed && isNotFound(listed.error())) return std::nullopt;
+    if (!listed) return std::unexpected(listed.error());
+    return found;
   }
   Result<LiveResource> create(AwsApi& api, const std::string& name, const bj::object& props) override {
     bj::object in{{"repositoryName", propString(&props, "repositoryName", name)}};
@@ -39,9 +45,10 @@ class EcrRepository final : public ResourceType {
   }
   Result<LiveResource> update(AwsApi& api, const std::string& name, const LiveResource& live, const bj::object& props,
                               const std::vector<std::string>&) override {
-    BERTH_TRY(
-        api.json("ecr", "PutImageTagMutability",
-                 {{"repositoryName", live.id}, {"imageTagMutability", propString(&props, "imageTagMutability")}}));
+    BERTH_TRY(api.json("ecr", "PutImageTagMutability",
+                       {{"repositoryName", live.id},
+                        // Removed from the stack file: back to ECR's default.
+                        {"imageTagMutability", propString(&props, "imageTagMutability", "MUTABLE")}}));
     auto now = BERTH_TRY(read(api, name, live.id, &props));
     if (!now) return fail(ErrorCode::kNotFound, fmt::format("repository {} vanished", live.id));
     return *now;
@@ -75,20 +82,17 @@ class LogGroup final : public ResourceType {
   Result<std::optional<LiveResource>> read(AwsApi& api, const std::string& name, const std::string& id,
                                            const bj::object* props) override {
     std::string group = id.empty() ? propString(props, "logGroupName", name) : id;
-    bj::object out = BERTH_TRY(api.json("logs", "DescribeLogGroups", {{"logGroupNamePrefix", group}}));
-    if (const bj::array* groups = json::getArray(out, "logGroups")) {
-      for (const auto& g : *groups) {
-        if (!g.is_object() || json::stringOr(g.as_object(), "logGroupName") != group) continue;
-        LiveResource live{group, {{"logGroupName", group}}, {{"name", group}}};
-        std::string arn = json::stringOr(g.as_object(), "arn");
-        if (arn.ends_with(":*")) arn.resize(arn.size() - 2);
-        live.outputs["arn"] = arn;
-        // 0: never expire (no retention policy).
-        live.properties["retentionInDays"] = json::getInt(g.as_object(), "retentionInDays").value_or(0);
-        return live;
-      }
-    }
-    return std::nullopt;
+    // The prefix also matches longer names, which may fill the first pages.
+    std::optional<LiveResource> found;
+    BERTH_TRY(forEachJsonPage(api, "logs", "DescribeLogGroups", {{"logGroupNamePrefix", group}}, "nextToken",
+                              [&](const bj::object& out) {
+                                if (const bj::array* groups = json::getArray(out, "logGroups"))
+                                  for (const auto& g : *groups)
+                                    if (g.is_object() && json::stringOr(g.as_object(), "logGroupName") == group)
+                                      found = toLive(group, g.as_object());
+                                return !found;
+                              }));
+    return found;
   }
   Result<LiveResource> create(AwsApi& api, const std::string& name, const bj::object& props) override {
     std::string group = propString(&props, "logGroupName", name);
@@ -99,8 +103,9 @@ class LogGroup final : public ResourceType {
     return reread(api, name, group, props);
   }
   Result<LiveResource> update(AwsApi& api, const std::string& name, const LiveResource& live, const bj::object& props,
-                              const std::vector<std::string>&) override {
-    BERTH_TRY(setRetention(api, live.id, props));
+                              const std::vector<std::string>& changed) override {
+    BERTH_TRY(
+        setRetention(api, live.id, props, contains(changed, "retentionInDays") && !props.contains("retentionInDays")));
     return reread(api, name, live.id, props);
   }
   Status remove(AwsApi& api, const LiveResource& live) override {
@@ -110,11 +115,22 @@ class LogGroup final : public ResourceType {
   }
 
  private:
-  Status setRetention(AwsApi& api, const std::string& group, const bj::object& props) {
+  static LiveResource toLive(const std::string& group, const bj::object& g) {
+    LiveResource live{group, {{"logGroupName", group}}, {{"name", group}}};
+    std::string arn = json::stringOr(g, "arn");
+    if (arn.ends_with(":*")) arn.resize(arn.size() - 2);
+    live.outputs["arn"] = arn;
+    // 0: never expire (no retention policy).
+    live.properties["retentionInDays"] = json::getInt(g, "retentionInDays").value_or(0);
+    return live;
+  }
+  // `removed`: retentionInDays was removed from the stack file, which means
+  // never expire again (as when created without it).
+  Status setRetention(AwsApi& api, const std::string& group, const bj::object& props, bool removed = false) {
     auto days = json::getInt(props, "retentionInDays");
     if (days && *days > 0) {
       BERTH_TRY(api.json("logs", "PutRetentionPolicy", {{"logGroupName", group}, {"retentionInDays", *days}}));
-    } else if (days) {  // 0: never expire
+    } else if (days || removed) {  // 0: never expire
       BERTH_TRY(api.json("logs", "DeleteRetentionPolicy", {{"logGroupName", group}}));
     }
     return {};
@@ -136,6 +152,9 @@ class SsmParameter final : public ResourceType {
     return {{"name", n}};
   }
   bool forcesReplacement(std::string_view k) const override { return k == "Name"; }
+  // GetParameter does not return the description, and PutParameter without
+  // one keeps it: a removed Description is left as is.
+  bool resetsWhenRemoved(std::string_view k) const override { return k != "Description"; }
 
   Result<std::optional<LiveResource>> read(AwsApi& api, const std::string& name, const std::string& id,
                                            const bj::object* props) override {
@@ -223,10 +242,12 @@ class EcsCluster final : public ResourceType {
   Result<LiveResource> update(AwsApi& api, const std::string& name, const LiveResource& live, const bj::object& props,
                               const std::vector<std::string>& changed) override {
     if (contains(changed, "containerInsights"))
-      BERTH_TRY(api.json("ecs", "UpdateClusterSettings",
-                         {{"cluster", live.id},
-                          {"settings", bj::array{bj::object{{"name", "containerInsights"},
-                                                            {"value", propString(&props, "containerInsights")}}}}}));
+      BERTH_TRY(api.json(
+          "ecs", "UpdateClusterSettings",
+          {{"cluster", live.id},
+           {"settings", bj::array{bj::object{{"name", "containerInsights"},
+                                             // removed: the default
+                                             {"value", propString(&props, "containerInsights", "disabled")}}}}}));
     if (contains(changed, "capacityProviders")) {
       const bj::array* cps = json::getArray(props, "capacityProviders");
       BERTH_TRY(api.json("ecs", "PutClusterCapacityProviders",

@@ -4,6 +4,8 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
+
 namespace berth::stack {
 
 bj::array orderLike(std::vector<std::string> live, const bj::value* desired) {
@@ -53,6 +55,39 @@ Result<DefaultNetwork> defaultNetwork(AwsApi& api) {
   if (n.subnets.empty() || n.security_group.empty())
     return fail(ErrorCode::kFailedPrecondition, "the default VPC has no subnets or no default security group");
   return n;
+}
+
+Status forEachJsonPage(AwsApi& api, std::string_view service, std::string_view operation, bj::object input,
+                       std::string_view token_key, const std::function<bool(const bj::object&)>& page) {
+  std::set<std::string> seen;
+  for (;;) {
+    bj::object out = BERTH_TRY(api.json(service, operation, input));
+    if (!page(out)) return {};
+    std::string next = json::stringOr(out, token_key);
+    if (next.empty()) return {};
+    if (!seen.insert(next).second)
+      return fail(ErrorCode::kInternal,
+                  fmt::format("{} {}: the {} {} came back twice", service, operation, token_key, next));
+    input[token_key] = next;
+  }
+}
+
+Status forEachQueryPage(AwsApi& api, std::string_view service, std::string_view action, QueryParams params,
+                        const std::function<bool(const XmlElement&)>& page) {
+  std::string result_name = std::string(action) + "Result";
+  std::set<std::string> seen;
+  for (;;) {
+    XmlElement out = BERTH_TRY(api.query(service, action, params));
+    const XmlElement* result = out.child(result_name);
+    if (!result) return {};  // an empty answer: nothing listed
+    if (!page(*result)) return {};
+    std::string marker = result->textAt("Marker");
+    if (result->textAt("IsTruncated") != "true" || marker.empty()) return {};
+    if (!seen.insert(marker).second)
+      return fail(ErrorCode::kInternal, fmt::format("{} {}: the Marker {} came back twice", service, action, marker));
+    std::erase_if(params, [](const auto& kv) { return kv.first == "Marker"; });
+    params.emplace_back("Marker", marker);
+  }
 }
 
 void pollPause(int attempt) {

@@ -34,24 +34,22 @@ class SdNamespace final : public ResourceType {
     return {{"name", n}};
   }
   bool forcesReplacement(std::string_view k) const override { return k == "Name" || k == "Vpc"; }
+  // update() changes nothing (see there), so a removed Description stays.
+  bool resetsWhenRemoved(std::string_view k) const override { return k != "Description"; }
 
   Result<std::optional<LiveResource>> read(AwsApi& api, const std::string& name, const std::string& id,
                                            const bj::object* props) override {
     std::string ns_id = id;
     if (ns_id.empty()) {
       std::string want = propString(props, "Name", name);
-      bj::object in;
-      for (;;) {
-        bj::object out = BERTH_TRY(api.json("servicediscovery", "ListNamespaces", in));
+      BERTH_TRY(forEachJsonPage(api, "servicediscovery", "ListNamespaces", {}, "NextToken", [&](const bj::object& out) {
         if (const bj::array* list = json::getArray(out, "Namespaces"))
           for (const auto& n : *list)
             if (n.is_object() && json::stringOr(n.as_object(), "Name") == want &&
                 json::stringOr(n.as_object(), "Type") == "DNS_PRIVATE")
               ns_id = json::stringOr(n.as_object(), "Id");
-        std::string next = json::stringOr(out, "NextToken");
-        if (!ns_id.empty() || next.empty()) break;
-        in["NextToken"] = next;
-      }
+        return ns_id.empty();
+      }));
       if (ns_id.empty()) return std::nullopt;
     }
     auto out = api.json("servicediscovery", "GetNamespace", {{"Id", ns_id}});
@@ -116,16 +114,14 @@ class SdService final : public ResourceType {
       bj::object in{
           {"Filters",
            bj::array{bj::object{{"Name", "NAMESPACE_ID"}, {"Values", bj::array{bj::value(ns)}}, {"Condition", "EQ"}}}}};
-      for (;;) {
-        bj::object out = BERTH_TRY(api.json("servicediscovery", "ListServices", in));
-        if (const bj::array* list = json::getArray(out, "Services"))
-          for (const auto& s : *list)
-            if (s.is_object() && json::stringOr(s.as_object(), "Name") == want)
-              svc_id = json::stringOr(s.as_object(), "Id");
-        std::string next = json::stringOr(out, "NextToken");
-        if (!svc_id.empty() || next.empty()) break;
-        in["NextToken"] = next;
-      }
+      BERTH_TRY(forEachJsonPage(api, "servicediscovery", "ListServices", std::move(in), "NextToken",
+                                [&](const bj::object& out) {
+                                  if (const bj::array* list = json::getArray(out, "Services"))
+                                    for (const auto& s : *list)
+                                      if (s.is_object() && json::stringOr(s.as_object(), "Name") == want)
+                                        svc_id = json::stringOr(s.as_object(), "Id");
+                                  return svc_id.empty();
+                                }));
       if (svc_id.empty()) return std::nullopt;
     }
     auto out = api.json("servicediscovery", "GetService", {{"Id", svc_id}});

@@ -58,19 +58,17 @@ class EcsTaskDefinition final : public ResourceType {
   }
   Status remove(AwsApi& api, const LiveResource& live) override {
     std::vector<std::string> arns;
-    bj::object in{{"familyPrefix", live.id}, {"status", "ACTIVE"}};
-    for (;;) {
-      bj::object out = BERTH_TRY(api.json("ecs", "ListTaskDefinitions", in));
-      for (auto& arn : json::stringList(out, "taskDefinitionArns")) {
-        // ...:task-definition/FAMILY:REVISION; the prefix also matches longer families.
-        size_t slash = arn.rfind('/'), colon = arn.rfind(':');
-        if (slash != std::string::npos && colon > slash && arn.substr(slash + 1, colon - slash - 1) == live.id)
-          arns.push_back(std::move(arn));
-      }
-      std::string next = json::stringOr(out, "nextToken");
-      if (next.empty()) break;
-      in["nextToken"] = next;
-    }
+    BERTH_TRY(forEachJsonPage(api, "ecs", "ListTaskDefinitions", {{"familyPrefix", live.id}, {"status", "ACTIVE"}},
+                              "nextToken", [&](const bj::object& out) {
+                                for (auto& arn : json::stringList(out, "taskDefinitionArns")) {
+                                  // ...:task-definition/FAMILY:REVISION; the prefix also matches longer families.
+                                  size_t slash = arn.rfind('/'), colon = arn.rfind(':');
+                                  if (slash != std::string::npos && colon > slash &&
+                                      arn.substr(slash + 1, colon - slash - 1) == live.id)
+                                    arns.push_back(std::move(arn));
+                                }
+                                return true;
+                              }));
     for (const auto& arn : arns) {
       auto out = api.json("ecs", "DeregisterTaskDefinition", {{"taskDefinition", arn}});
       if (!out && !isNotFound(out.error())) return std::unexpected(out.error());
@@ -85,14 +83,33 @@ constexpr std::string_view kUpdatable[] = {
     "networkConfiguration", "platformVersion", "enableExecuteCommand",     "healthCheckGracePeriodSeconds",
     "enableECSManagedTags", "propagateTags"};
 
+// What UpdateService is sent for an updatable property removed from the
+// stack file: the value CreateService assumes without it (UpdateService
+// itself leaves an absent member as is). networkConfiguration goes back to
+// the default VPC's (see create()).
+bj::value removedDefault(std::string_view key) {
+  if (key == "capacityProviderStrategy") return bj::array{};  // the cluster's default strategy
+  if (key == "deploymentConfiguration")
+    return bj::object{{"maximumPercent", 200},
+                      {"minimumHealthyPercent", 100},
+                      {"deploymentCircuitBreaker", bj::object{{"enable", false}, {"rollback", false}}}};
+  if (key == "platformVersion") return bj::value("LATEST");
+  if (key == "enableExecuteCommand" || key == "enableECSManagedTags") return bj::value(false);
+  if (key == "healthCheckGracePeriodSeconds") return bj::value(0);
+  if (key == "propagateTags") return bj::value("NONE");
+  return nullptr;  // taskDefinition: required
+}
+
 // ECS service: CreateService's input ({serviceName, cluster, taskDefinition,
 // desiredCount, capacityProviderStrategy | launchType,
 // deploymentConfiguration, serviceRegistries, networkConfiguration?, ...});
 // without networkConfiguration, awsvpc in the default VPC's subnets with
 // its default security group and a public IP. `cluster` is the cluster's
 // name. Changes go through UpdateService; apply does not wait for a steady
-// state. Delete scales to 0, deletes (force) and waits for INACTIVE.
-// Outputs arn, name, cluster.
+// state. A property removed from the stack file is reset to
+// CreateService's default (removedDefault()), except desiredCount, which is
+// left as is (as when handed over to autoscaling). Delete scales to 0,
+// deletes (force) and waits for INACTIVE. Outputs arn, name, cluster.
 class EcsService final : public ResourceType {
  public:
   std::string_view type() const override { return "ecs_service"; }
@@ -103,6 +120,7 @@ class EcsService final : public ResourceType {
     return k == "serviceName" || k == "cluster" || k == "serviceRegistries" || k == "launchType" ||
            k == "schedulingStrategy" || k == "loadBalancers" || k == "role";
   }
+  bool resetsWhenRemoved(std::string_view k) const override { return k != "desiredCount"; }
 
   Result<std::optional<LiveResource>> read(AwsApi& api, const std::string& name, const std::string& id,
                                            const bj::object* props) override {
@@ -149,7 +167,15 @@ class EcsService final : public ResourceType {
       }
       if (std::find(std::begin(kUpdatable), std::end(kUpdatable), key) == std::end(kUpdatable))
         return fail(ErrorCode::kInvalidArgument, fmt::format("ecs_service.{}: {} cannot be updated", name, key));
-      in[key] = props.at(key);
+      if (const bj::value* v = props.if_contains(key)) {
+        in[key] = *v;
+      } else if (key == "networkConfiguration") {
+        in[key] = BERTH_TRY(defaultNetworkConfiguration(api));
+      } else if (bj::value v = removedDefault(key); !v.is_null()) {
+        in[key] = std::move(v);
+      } else {
+        return fail(ErrorCode::kInvalidArgument, fmt::format("ecs_service.{}: {} cannot be removed", name, key));
+      }
     }
     if (contains(changed, "capacityProviderStrategy")) in["forceNewDeployment"] = true;
     if (in.size() > 2) BERTH_TRY(api.json("ecs", "UpdateService", in));

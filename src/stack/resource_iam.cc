@@ -43,19 +43,25 @@ class IamRole final : public ResourceType {
                        {"Description", r->textAt("Description")},
                        {"AssumeRolePolicyDocument", policyDocument(r->textAt("AssumeRolePolicyDocument"))}},
                       {{"name", role}, {"arn", r->textAt("Arn")}}};
+    std::vector<std::string> policy_names;
+    BERTH_TRY(forEachQueryPage(api, "iam", "ListRolePolicies", {{"RoleName", role}}, [&](const XmlElement& result) {
+      if (const XmlElement* list = result.child("PolicyNames"))
+        for (const XmlElement* m : list->all("member")) policy_names.push_back(m->text);
+      return true;
+    }));
     bj::object inline_policies;
-    XmlElement names = BERTH_TRY(api.query("iam", "ListRolePolicies", {{"RoleName", role}}));
-    if (const XmlElement* list = names.find("ListRolePoliciesResult/PolicyNames")) {
-      for (const XmlElement* m : list->all("member")) {
-        XmlElement p = BERTH_TRY(api.query("iam", "GetRolePolicy", {{"RoleName", role}, {"PolicyName", m->text}}));
-        inline_policies[m->text] = policyDocument(p.textAt("GetRolePolicyResult/PolicyDocument"));
-      }
+    for (const auto& policy : policy_names) {
+      XmlElement p = BERTH_TRY(api.query("iam", "GetRolePolicy", {{"RoleName", role}, {"PolicyName", policy}}));
+      inline_policies[policy] = policyDocument(p.textAt("GetRolePolicyResult/PolicyDocument"));
     }
     live.properties["InlinePolicies"] = std::move(inline_policies);
     std::vector<std::string> arns;
-    XmlElement attached = BERTH_TRY(api.query("iam", "ListAttachedRolePolicies", {{"RoleName", role}}));
-    if (const XmlElement* list = attached.find("ListAttachedRolePoliciesResult/AttachedPolicies"))
-      for (const XmlElement* m : list->all("member")) arns.push_back(m->textAt("PolicyArn"));
+    BERTH_TRY(
+        forEachQueryPage(api, "iam", "ListAttachedRolePolicies", {{"RoleName", role}}, [&](const XmlElement& result) {
+          if (const XmlElement* list = result.child("AttachedPolicies"))
+            for (const XmlElement* m : list->all("member")) arns.push_back(m->textAt("PolicyArn"));
+          return true;
+        }));
     live.properties["ManagedPolicyArns"] =
         orderLike(std::move(arns), props ? props->if_contains("ManagedPolicyArns") : nullptr);
     return live;
@@ -70,12 +76,15 @@ class IamRole final : public ResourceType {
     if (auto d = json::getString(props, "Description")) in.emplace_back("Description", std::string(*d));
     BERTH_TRY(api.query("iam", "CreateRole", in));
     LiveResource empty{role, {{"InlinePolicies", bj::object{}}, {"ManagedPolicyArns", bj::array{}}}, {}};
-    BERTH_TRY(syncPolicies(api, empty, props));
+    BERTH_TRY(syncPolicies(api, empty, props, {}));
     return reread(api, name, role, props);
   }
 
   Result<LiveResource> update(AwsApi& api, const std::string& name, const LiveResource& live, const bj::object& props,
                               const std::vector<std::string>& changed) override {
+    if (contains(changed, "AssumeRolePolicyDocument") && !props.contains("AssumeRolePolicyDocument"))
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("iam_role.{}: AssumeRolePolicyDocument cannot be removed", name));
     if (contains(changed, "AssumeRolePolicyDocument"))
       BERTH_TRY(
           api.query("iam", "UpdateAssumeRolePolicy",
@@ -83,7 +92,7 @@ class IamRole final : public ResourceType {
     if (contains(changed, "Description"))
       BERTH_TRY(
           api.query("iam", "UpdateRole", {{"RoleName", live.id}, {"Description", propString(&props, "Description")}}));
-    BERTH_TRY(syncPolicies(api, live, props));
+    BERTH_TRY(syncPolicies(api, live, props, changed));
     return reread(api, name, live.id, props);
   }
 
@@ -102,11 +111,17 @@ class IamRole final : public ResourceType {
 
  private:
   // Puts the desired inline policies that differ, deletes the others;
-  // attaches and detaches managed policies to match.
-  Status syncPolicies(AwsApi& api, const LiveResource& live, const bj::object& props) {
+  // attaches and detaches managed policies to match. Without InlinePolicies
+  // (ManagedPolicyArns) in `props`, the role's are left alone, unless that
+  // property is `changed`, i.e. was removed from the stack file: then all go.
+  Status syncPolicies(AwsApi& api, const LiveResource& live, const bj::object& props,
+                      const std::vector<std::string>& changed) {
     const std::string& role = live.id;
     const bj::object* have = json::getObject(live.properties, "InlinePolicies");
-    if (const bj::object* want = json::getObject(props, "InlinePolicies")) {
+    const bj::object none;
+    const bj::object* want = json::getObject(props, "InlinePolicies");
+    if (!props.contains("InlinePolicies") && contains(changed, "InlinePolicies")) want = &none;
+    if (want) {
       for (const auto& [policy, doc] : *want) {
         const bj::value* now = have ? have->if_contains(policy) : nullptr;
         if (now && diffProperties(bj::object{{"d", *now}}, bj::object{{"d", doc}}, {}, {}).empty()) continue;
@@ -119,10 +134,10 @@ class IamRole final : public ResourceType {
           if (!want->contains(policy))
             BERTH_TRY(api.query("iam", "DeleteRolePolicy", {{"RoleName", role}, {"PolicyName", std::string(policy)}}));
     }
-    if (const bj::array* want = json::getArray(props, "ManagedPolicyArns")) {
+    if (json::getArray(props, "ManagedPolicyArns") ||
+        (!props.contains("ManagedPolicyArns") && contains(changed, "ManagedPolicyArns"))) {
       std::vector<std::string> now = json::stringList(live.properties, "ManagedPolicyArns");
       std::vector<std::string> wanted = json::stringList(props, "ManagedPolicyArns");
-      (void)want;
       for (const auto& arn : wanted)
         if (!contains(now, arn))
           BERTH_TRY(api.query("iam", "AttachRolePolicy", {{"RoleName", role}, {"PolicyArn", arn}}));

@@ -30,6 +30,9 @@ class ScalableTarget final : public ResourceType {
   bool forcesReplacement(std::string_view k) const override {
     return k == "ServiceNamespace" || k == "ResourceId" || k == "ScalableDimension";
   }
+  // RegisterScalableTarget without MinCapacity/MaxCapacity keeps the
+  // registered ones: a removed capacity is left as is.
+  bool resetsWhenRemoved(std::string_view k) const override { return k != "MinCapacity" && k != "MaxCapacity"; }
 
   Result<std::optional<LiveResource>> read(AwsApi& api, const std::string&, const std::string& id,
                                            const bj::object* props) override {
@@ -39,20 +42,23 @@ class ScalableTarget final : public ResourceType {
     bj::object in = targetKeys(parts);
     in["ResourceIds"] = bj::array{bj::value(parts[1])};
     in.erase("ResourceId");
-    bj::object out = BERTH_TRY(api.json(kService, "DescribeScalableTargets", in));
-    if (const bj::array* list = json::getArray(out, "ScalableTargets")) {
-      for (const auto& t : *list) {
-        if (!t.is_object()) continue;
-        const bj::object& o = t.as_object();
-        if (json::stringOr(o, "ResourceId") != parts[1] || json::stringOr(o, "ScalableDimension") != parts[2]) continue;
-        LiveResource live{
-            tid, targetKeys(parts), {{"arn", json::stringOr(o, "ScalableTargetARN")}, {"resource_id", parts[1]}}};
-        for (const char* k : {"MinCapacity", "MaxCapacity"})
-          if (const bj::value* v = o.if_contains(k)) live.properties[k] = *v;
-        return live;
-      }
-    }
-    return std::nullopt;
+    std::optional<LiveResource> found;
+    BERTH_TRY(forEachJsonPage(
+        api, kService, "DescribeScalableTargets", std::move(in), "NextToken", [&](const bj::object& out) {
+          if (const bj::array* list = json::getArray(out, "ScalableTargets"))
+            for (const auto& t : *list) {
+              if (!t.is_object()) continue;
+              const bj::object& o = t.as_object();
+              if (json::stringOr(o, "ResourceId") != parts[1] || json::stringOr(o, "ScalableDimension") != parts[2])
+                continue;
+              found = LiveResource{
+                  tid, targetKeys(parts), {{"arn", json::stringOr(o, "ScalableTargetARN")}, {"resource_id", parts[1]}}};
+              for (const char* k : {"MinCapacity", "MaxCapacity"})
+                if (const bj::value* v = o.if_contains(k)) found->properties[k] = *v;
+            }
+          return !found;
+        }));
+    return found;
   }
   Result<LiveResource> create(AwsApi& api, const std::string& name, const bj::object& props) override {
     bj::object in = targetKeys(splitId(targetId(props)));
@@ -98,20 +104,23 @@ class ScalingPolicy final : public ResourceType {
     if (parts.size() != 4 || pid.find(kKnownAfterApply) != std::string::npos) return std::nullopt;
     bj::object in = targetKeys(parts);
     in["PolicyNames"] = bj::array{bj::value(parts[3])};
-    bj::object out = BERTH_TRY(api.json(kService, "DescribeScalingPolicies", in));
-    if (const bj::array* list = json::getArray(out, "ScalingPolicies")) {
-      for (const auto& p : *list) {
-        if (!p.is_object() || json::stringOr(p.as_object(), "PolicyName") != parts[3]) continue;
-        const bj::object& o = p.as_object();
-        LiveResource live{pid, targetKeys(parts), {{"arn", json::stringOr(o, "PolicyARN")}, {"name", parts[3]}}};
-        live.properties["PolicyName"] = parts[3];
-        for (const char* k :
-             {"PolicyType", "TargetTrackingScalingPolicyConfiguration", "StepScalingPolicyConfiguration"})
-          if (const bj::value* v = o.if_contains(k)) live.properties[k] = *v;
-        return live;
-      }
-    }
-    return std::nullopt;
+    std::optional<LiveResource> found;
+    BERTH_TRY(forEachJsonPage(
+        api, kService, "DescribeScalingPolicies", std::move(in), "NextToken", [&](const bj::object& out) {
+          if (const bj::array* list = json::getArray(out, "ScalingPolicies"))
+            for (const auto& p : *list) {
+              if (!p.is_object() || json::stringOr(p.as_object(), "PolicyName") != parts[3]) continue;
+              const bj::object& o = p.as_object();
+              found =
+                  LiveResource{pid, targetKeys(parts), {{"arn", json::stringOr(o, "PolicyARN")}, {"name", parts[3]}}};
+              found->properties["PolicyName"] = parts[3];
+              for (const char* k :
+                   {"PolicyType", "TargetTrackingScalingPolicyConfiguration", "StepScalingPolicyConfiguration"})
+                if (const bj::value* v = o.if_contains(k)) found->properties[k] = *v;
+            }
+          return !found;
+        }));
+    return found;
   }
   Result<LiveResource> create(AwsApi& api, const std::string& name, const bj::object& props) override {
     auto parts = splitId(policyId(props, name));

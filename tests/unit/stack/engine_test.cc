@@ -1,6 +1,7 @@
 #include "stack/engine.h"
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -58,7 +59,13 @@ class FakeType final : public ResourceType {
     for (const auto& k : changed) keys += " " + k;
     world_.calls.push_back("update " + type_ + "." + name + keys);
     LiveResource r = live;
-    for (const auto& k : changed) r.properties[k] = props.at(k);
+    for (const auto& k : changed) {
+      if (const bj::value* v = props.if_contains(k)) {
+        r.properties[k] = *v;
+      } else {
+        r.properties.erase(k);  // removed from the stack file
+      }
+    }
     r.outputs["version"] = ++world_.serial;
     world_.things[type_ + "/" + name] = r;
     return r;
@@ -137,6 +144,36 @@ TEST(StackDiffTest, MissingLiveIgnoredAndForcesReplacement) {
   EXPECT_EQ(changes[1].path, "new");
   EXPECT_FALSE(changes[1].before.has_value());
   EXPECT_FALSE(changes[1].forces_replacement);
+}
+
+TEST(StackDiffTest, RemovalsFromLastApplied) {
+  bj::object live = json::parse(R"({"role":"r1","env":[{"name":"A"}],"c":[{"secrets":[1],"image":"x","cpu":0}],)"
+                                R"("def":5,"dc":null,"ign":1,"gone":2})")
+                        ->as_object();
+  bj::object applied =
+      json::parse(R"({"role":"r1","env":[{"name":"A"},{"name":"B"}],"c":[{"secrets":[1],"image":"x"}],)"
+                  R"("dc":null,"ign":1,"gone":2,"notlive":3})")
+          ->as_object();
+  bj::object want = json::parse(R"({"env":[{"name":"A"}],"c":[{"image":"x"}]})")->as_object();
+  auto changes = diffProperties(
+      live, want, {"ign"}, [](std::string_view k) { return k == "role"; }, &applied);
+  // c[0].secrets and the top-level role and gone; not def (never applied),
+  // dc (null: don't care), ign (ignored), notlive (not live).
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].path, "c[0].secrets");
+  EXPECT_EQ(changes[0].before, bj::value(bj::array{1}));
+  EXPECT_FALSE(changes[0].after.has_value());
+  EXPECT_FALSE(changes[0].forces_replacement);
+  EXPECT_EQ(changes[1].path, "role");
+  EXPECT_TRUE(changes[1].forces_replacement);
+  EXPECT_EQ(changes[2].path, "gone");
+  // Without what was applied, nothing only live counts.
+  EXPECT_TRUE(diffProperties(live, want, {}, {}).empty());
+  // An element removed from an array: the lengths differ, the whole array.
+  auto shorter = diffProperties(live, json::parse(R"({"env":[]})")->as_object(), {}, {}, &applied);
+  ASSERT_FALSE(shorter.empty());
+  EXPECT_EQ(shorter[0].path, "env");
+  EXPECT_EQ(shorter[0].after, bj::value(bj::array{}));
 }
 
 TEST(StackReferencesTest, ResolveWholeEmbeddedAndUnknown) {
@@ -313,10 +350,254 @@ TEST_F(EngineTest, AdoptsExistingResourcesIntoState) {
   EXPECT_EQ(*engine().managed(), (std::vector<std::string>{"thing.pre"}));
 }
 
+TEST_F(EngineTest, OldStateWithoutPropertiesThenRemovalDetected) {
+  std::vector<ResourceSpec> desired{spec("thing", "t", {{"size", 1}, {"zone", "a"}, {"extra", "x"}})};
+  converge(desired);
+  // A state file from before properties were recorded.
+  auto path = dir_ / "state.json";
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  bj::value doc = json::parse(text).value();
+  ASSERT_TRUE(doc.at("resources").at("thing.t").as_object().contains("properties")) << text;
+  doc.at("resources").at("thing.t").as_object().erase("properties");
+  std::ofstream(path) << json::serialize(doc);
+
+  auto same = engine().plan(desired);
+  ASSERT_TRUE(same);
+  EXPECT_EQ(renderPlan(*same, false), "No changes. Your infrastructure matches the configuration.\n");
+  std::vector<ResourceSpec> fewer{spec("thing", "t", {{"size", 1}, {"zone", "a"}})};
+  auto unknown = engine().plan(fewer);  // what was applied is not known: no removal
+  ASSERT_TRUE(unknown);
+  EXPECT_TRUE(unknown->empty());
+
+  world_.calls.clear();
+  ASSERT_TRUE(engine().apply(*same, desired));  // a no-op apply records the properties
+  EXPECT_TRUE(world_.calls.empty());
+  auto removed = engine().plan(fewer);
+  ASSERT_TRUE(removed);
+  ASSERT_EQ(removed->count(Action::kUpdate), 1);
+  const Change* t = findChange(*removed, "thing.t");
+  ASSERT_EQ(t->attributes.size(), 1u);
+  EXPECT_EQ(t->attributes[0].path, "extra");
+  EXPECT_FALSE(t->attributes[0].after.has_value());
+  std::string rendered = renderPlan(*removed, false);
+  EXPECT_NE(rendered.find("      - extra: \"x\"\n"), std::string::npos) << rendered;
+  ASSERT_TRUE(engine().apply(*removed, fewer));
+  EXPECT_EQ(world_.calls, (std::vector<std::string>{"update thing.t extra"}));
+  EXPECT_FALSE(world_.things["thing/t"].properties.contains("extra"));
+  EXPECT_TRUE(engine().plan(fewer)->empty());
+
+  // Removing a property that forces replacement replaces.
+  auto replace = engine().plan({spec("thing", "t", {{"size", 1}})});
+  ASSERT_TRUE(replace);
+  EXPECT_EQ(replace->count(Action::kReplace), 1);
+  rendered = renderPlan(*replace, false);
+  EXPECT_NE(rendered.find("- zone: \"a\" # forces replacement"), std::string::npos) << rendered;
+}
+
 TEST_F(EngineTest, UnknownTypeIsAnError) {
   auto plan = engine().plan({spec("gizmo", "g", {})});
   ASSERT_FALSE(plan);
   EXPECT_NE(plan.error().message.find("unknown resource type"), std::string::npos);
+}
+
+// Just enough ECS, CloudWatch Logs and IAM for the real resource types:
+// task definitions register revisions (ECS adds fields of its own); lists
+// come back `page_size` items at a time.
+class FakeAws final : public AwsApi {
+ public:
+  Result<bj::object> json(std::string_view service, std::string_view op, const bj::object& in) override {
+    calls.push_back(std::string(service) + " " + std::string(op));
+    if (op == "RegisterTaskDefinition") {
+      registered.push_back(in);
+      bj::object td = in;
+      std::string family = json::stringOr(in, "family");
+      int revision = ++revisions[family];
+      td["revision"] = revision;
+      td["status"] = "ACTIVE";
+      td["taskDefinitionArn"] = "arn:aws:ecs:r:1:task-definition/" + family + ":" + std::to_string(revision);
+      td["registeredAt"] = 1.5;
+      for (auto& c : td["containerDefinitions"].as_array()) {
+        bj::object& o = c.as_object();
+        for (const char* k : {"environment", "mountPoints", "volumesFrom"})
+          if (!o.contains(k)) o[k] = bj::array{};
+      }
+      latest[family] = td;
+      return bj::object{{"taskDefinition", td}};
+    }
+    if (op == "DescribeTaskDefinition") {
+      auto it = latest.find(json::stringOr(in, "taskDefinition"));
+      if (it == latest.end()) return fail(ErrorCode::kInvalidArgument, "no such family", "ClientException");
+      return bj::object{{"taskDefinition", it->second}};
+    }
+    if (op == "DescribeLogGroups") {
+      std::string prefix = json::stringOr(in, "logGroupNamePrefix");
+      size_t from = json::getString(in, "nextToken") ? std::stoul(json::stringOr(in, "nextToken")) : 0;
+      bj::array page;
+      size_t i = from;
+      for (; i < log_groups.size() && page.size() < page_size; ++i)
+        if (json::stringOr(log_groups[i], "logGroupName").starts_with(prefix)) page.push_back(log_groups[i]);
+      bj::object out{{"logGroups", page}};
+      if (i < log_groups.size()) out["nextToken"] = std::to_string(i);
+      return out;
+    }
+    return fail(ErrorCode::kUnimplemented, std::string(op));
+  }
+  Result<XmlElement> query(std::string_view service, std::string_view action, const QueryParams& params) override {
+    calls.push_back(std::string(service) + " " + std::string(action));
+    std::string marker;
+    for (const auto& [k, v] : params)
+      if (k == "Marker") marker = v;
+    auto listed = [&](const std::vector<std::string>& items, std::string_view list, auto member) {
+      size_t from = marker.empty() ? 0 : std::stoul(marker);
+      std::string xml =
+          "<" + std::string(action) + "Response><" + std::string(action) + "Result><" + std::string(list) + ">";
+      size_t i = from;
+      for (; i < items.size() && i < from + page_size; ++i) xml += "<member>" + member(items[i]) + "</member>";
+      xml += "</" + std::string(list) + ">";
+      if (i < items.size()) xml += "<IsTruncated>true</IsTruncated><Marker>" + std::to_string(i) + "</Marker>";
+      xml += "</" + std::string(action) + "Result></" + std::string(action) + "Response>";
+      return parseXml(xml);
+    };
+    if (action == "GetRole")
+      return parseXml(
+          "<GetRoleResponse><GetRoleResult><Role><Arn>arn:role</Arn><Path>/</Path>"
+          "<AssumeRolePolicyDocument>%7B%7D</AssumeRolePolicyDocument></Role></GetRoleResult></GetRoleResponse>");
+    if (action == "ListRolePolicies")
+      return listed(inline_policies, "PolicyNames", [](const std::string& n) { return n; });
+    if (action == "GetRolePolicy")
+      return parseXml(
+          "<GetRolePolicyResponse><GetRolePolicyResult><PolicyDocument>%7B%22v%22%3A1%7D</PolicyDocument>"
+          "</GetRolePolicyResult></GetRolePolicyResponse>");
+    if (action == "ListAttachedRolePolicies")
+      return listed(managed_policies, "AttachedPolicies",
+                    [](const std::string& arn) { return "<PolicyArn>" + arn + "</PolicyArn>"; });
+    return fail(ErrorCode::kUnimplemented, std::string(action));
+  }
+
+  size_t page_size = 1;
+  std::vector<std::string> calls;
+  std::vector<bj::object> registered;  // RegisterTaskDefinition inputs
+  std::map<std::string, int> revisions;
+  std::map<std::string, bj::object> latest;  // family -> latest revision
+  std::vector<bj::object> log_groups;
+  std::vector<std::string> inline_policies, managed_policies;
+};
+
+class StackAwsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("berth-stack-aws-test-" + std::to_string(::getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  Engine engine() { return Engine(aws_, (dir_ / "state.json").string()); }
+
+  std::filesystem::path dir_;
+  FakeAws aws_;
+};
+
+TEST_F(StackAwsTest, RemovedEnvironmentVariableReRegistersTaskDefinitionWithoutIt) {
+  bj::object props = json::parse(R"({"family":"web","cpu":"256","memory":"512","taskRoleArn":"arn:task-role",
+    "containerDefinitions":[{"name":"app","image":"nginx",
+      "environment":[{"name":"A","value":"1"},{"name":"B","value":"2"}],
+      "secrets":[{"name":"S","valueFrom":"arn:secret"}]}]})")
+                         ->as_object();
+  std::vector<ResourceSpec> desired{spec("ecs_task_definition", "web", props)};
+  auto first = engine().plan(desired);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(engine().apply(*first, desired));
+  ASSERT_EQ(aws_.registered.size(), 1u);
+  auto again = engine().plan(desired);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->empty()) << renderPlan(*again, false);
+
+  // B, the secrets and the task role go.
+  bj::object& c = desired[0].properties["containerDefinitions"].as_array()[0].as_object();
+  c["environment"].as_array().pop_back();
+  c.erase("secrets");
+  desired[0].properties.erase("taskRoleArn");
+  auto plan = engine().plan(desired);
+  ASSERT_TRUE(plan) << plan.error().message;
+  ASSERT_EQ(plan->count(Action::kUpdate), 1);
+  std::vector<std::string> paths;
+  for (const auto& a : plan->changes[0].attributes) paths.push_back(a.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"containerDefinitions[0].environment", "containerDefinitions[0].secrets",
+                                             "taskRoleArn"}));
+  std::string text = renderPlan(*plan, false);
+  EXPECT_NE(
+      text.find(
+          R"(~ containerDefinitions[0].environment: [{"name":"A","value":"1"},{"name":"B","value":"2"}] -> [{"name":"A","value":"1"}])"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(- containerDefinitions[0].secrets: [{"name":"S","valueFrom":"arn:secret"}])"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(- taskRoleArn: "arn:task-role")"), std::string::npos) << text;
+
+  ASSERT_TRUE(engine().apply(*plan, desired));
+  ASSERT_EQ(aws_.registered.size(), 2u);
+  const bj::object& sent = aws_.registered.back();
+  EXPECT_FALSE(sent.contains("taskRoleArn"));
+  const bj::object& sent_c = sent.at("containerDefinitions").as_array()[0].as_object();
+  EXPECT_FALSE(sent_c.contains("secrets"));
+  EXPECT_EQ(sent_c.at("environment").as_array().size(), 1u);
+  auto after = engine().plan(desired);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->empty()) << renderPlan(*after, false);
+}
+
+TEST_F(StackAwsTest, LogGroupOnTheSecondPageIsFound) {
+  aws_.log_groups = {bj::object{{"logGroupName", "/app-old"}, {"arn", "arn:lg:/app-old:*"}},
+                     bj::object{{"logGroupName", "/app"}, {"arn", "arn:lg:/app:*"}, {"retentionInDays", 7}}};
+  auto types = awsResourceTypes();
+  bj::object props{{"logGroupName", "/app"}, {"retentionInDays", 7}};
+  auto live = types.at("log_group")->read(aws_, "app", "", &props);
+  ASSERT_TRUE(live) << live.error().message;
+  ASSERT_TRUE(live->has_value());
+  EXPECT_EQ((*live)->outputs.at("arn"), bj::value("arn:lg:/app"));
+  EXPECT_EQ((*live)->properties.at("retentionInDays"), bj::value(7));
+  EXPECT_EQ(std::count(aws_.calls.begin(), aws_.calls.end(), "logs DescribeLogGroups"), 2);
+  // And a plan adopts it rather than creating it.
+  auto plan = engine().plan({spec("log_group", "app", props)});
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_TRUE(plan->empty()) << renderPlan(*plan, false);
+}
+
+TEST_F(StackAwsTest, IamPoliciesOverTwoPages) {
+  aws_.inline_policies = {"p1", "p2"};
+  aws_.managed_policies = {"arn:m1", "arn:m2", "arn:m3"};
+  auto types = awsResourceTypes();
+  auto live = types.at("iam_role")->read(aws_, "r", "r", nullptr);
+  ASSERT_TRUE(live) << live.error().message;
+  ASSERT_TRUE(live->has_value());
+  const bj::object& inline_policies = (*live)->properties.at("InlinePolicies").as_object();
+  EXPECT_EQ(inline_policies.size(), 2u);
+  EXPECT_TRUE(inline_policies.contains("p2"));
+  EXPECT_EQ((*live)->properties.at("ManagedPolicyArns"), (bj::array{"arn:m1", "arn:m2", "arn:m3"}));
+  EXPECT_EQ(std::count(aws_.calls.begin(), aws_.calls.end(), "iam ListRolePolicies"), 2);
+  EXPECT_EQ(std::count(aws_.calls.begin(), aws_.calls.end(), "iam ListAttachedRolePolicies"), 3);
+}
+
+TEST(StackPagingTest, RepeatedTokenIsAnError) {
+  class Looping final : public AwsApi {
+   public:
+    Result<bj::object> json(std::string_view, std::string_view, const bj::object&) override {
+      return bj::object{{"NextToken", "same"}};
+    }
+    Result<XmlElement> query(std::string_view, std::string_view, const QueryParams&) override {
+      return parseXml("<XResponse><XResult><IsTruncated>true</IsTruncated><Marker>m</Marker></XResult></XResponse>");
+    }
+  } api;
+  int pages = 0;
+  auto json_pages = forEachJsonPage(api, "svc", "List", {}, "NextToken", [&](const bj::object&) { return ++pages; });
+  EXPECT_FALSE(json_pages);
+  EXPECT_EQ(pages, 2);
+  pages = 0;
+  EXPECT_FALSE(forEachQueryPage(api, "iam", "X", {}, [&](const XmlElement&) { return ++pages > 0; }));
+  EXPECT_EQ(pages, 2);
 }
 
 TEST(StackXmlTest, ParsesQueryAnswers) {
