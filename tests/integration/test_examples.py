@@ -296,11 +296,30 @@ class DurableaiExampleTest(RealTaskCase):
         self.berth(workdir, "spot", "capacity", "on")
         self.eventually(lambda: on("FARGATE_SPOT"), timeout=180, interval=1, msg="back on FARGATE_SPOT")
 
-        # Nothing of the above is drift: the plan has no changes. Then the
-        # seed's targeted destroy: the backend service goes with its task
+        # Nothing of the above is drift: the plan has no changes.
+        self.assertIn("No changes.", self.berth(workdir, "plan", "--env", "dev"))
+
+        # One change in the file (the backend's memory): the plan shows
+        # exactly that, and apply rolls the service onto a new revision.
+        path = os.path.join(workdir, "berth.yaml")
+        with open(path) as f:
+            text = f.read()
+        anchor = "    memory: 512\n    count: 1\n    capacity: FARGATE_SPOT\n    # The seed's"
+        self.assertIn(anchor, text, "the backend's memory moved in berth.yaml")
+        with open(path, "w") as f:
+            f.write(text.replace(anchor, anchor.replace("512", "1024"), 1))
+        plan = self.berth(workdir, "plan", "--env", "dev")
+        self.assertIn('~ memory: "512" -> "1024"', plan)
+        self.assertIn("Plan: 0 to add, 2 to change, 0 to destroy.", plan)
+        self.berth(workdir, "apply", "--env", "dev", "--auto-approve")
+        [svc] = aws("ecs", "describe-services", "--cluster", cluster, "--services", "durableai-dev-backend")["services"]
+        self.assertTrue(svc["taskDefinition"].endswith("durableai-dev-backend:2"), svc["taskDefinition"])
+        self.assertEqual({t["memory"] for t in tasks("durableai-dev-backend") if t["lastStatus"] == "RUNNING"},
+                         {"1024"})
+
+        # The seed's targeted destroy: the backend service goes with its task
         # definition and discovery entry; repositories, roles, log groups,
         # the frontend and the cluster stay, and a plan would bring it back.
-        self.assertIn("No changes.", self.berth(workdir, "plan", "--env", "dev"))
         self.berth(workdir, "destroy", "--env", "dev", "--auto-approve", "--target", "service.backend")
         by_name = {s["serviceName"]: s for s in aws("ecs", "describe-services", "--cluster", cluster,
                                                      "--services", *names)["services"]}
@@ -341,6 +360,25 @@ class DurableaiExampleTest(RealTaskCase):
         backends = self.ecs.list_tasks(cluster="durableai-prod-cluster", serviceName="durableai-prod-backend")["taskArns"]
         self.assertEqual(len(backends), 2)
         self.assertTrue(any(arn.rsplit("/", 1)[1] in body for arn in backends), body)
+
+        # Prod's autoscaling, as the seed describes it: CPU at 60 %, 1 to 4
+        # tasks, scale-out after 2 minutes' cooldown and scale-in after 5.
+        aws = self.berthd.aws
+        targets = aws("application-autoscaling", "describe-scalable-targets",
+                      "--service-namespace", "ecs")["ScalableTargets"]
+        self.assertEqual(sorted((t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets), [
+            ("service/durableai-prod-cluster/durableai-prod-backend", 1, 4),
+            ("service/durableai-prod-cluster/durableai-prod-frontend", 1, 4)])
+        policies = aws("application-autoscaling", "describe-scaling-policies",
+                       "--service-namespace", "ecs")["ScalingPolicies"]
+        self.assertEqual(len(policies), 2)
+        for p in policies:
+            config = p["TargetTrackingScalingPolicyConfiguration"]
+            self.assertEqual((config["TargetValue"], config["ScaleOutCooldown"], config["ScaleInCooldown"]),
+                             (60.0, 120, 300))
+            self.assertEqual(config["PredefinedMetricSpecification"]["PredefinedMetricType"],
+                             "ECSServiceAverageCPUUtilization")
+            self.assertEqual(len(p["Alarms"]), 2)  # CloudWatch's AlarmHigh and AlarmLow
 
         self.assertIn("No changes.", self.berth(workdir, "plan", "--env", "prod"))
         path = os.path.join(workdir, "berth.yaml")
